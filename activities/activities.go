@@ -1,0 +1,161 @@
+// Package activities holds the connector's activities: connection checks, the
+// page-by-page stream sync, run bookkeeping and token promotion. Dependencies are
+// fields of Activities; orchestration policy lives in the workflows package.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/sentinelone-connector/s1conn/codec"
+	"github.com/sentinelone-connector/s1conn/conncheck"
+	"github.com/sentinelone-connector/s1conn/logging"
+	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/sentinelone"
+	"github.com/sentinelone-connector/s1conn/store"
+)
+
+// Activities implements every activity; register a pointer to it on the worker.
+type Activities struct {
+	Store      *store.Store
+	Keys       *codec.KeyRing
+	Log        zerolog.Logger
+	RateLimits []sentinelone.RateLimit // nil = SentinelOne's published limits
+	Version    string
+	// OnRequest observes every API request (metrics).
+	OnRequest func(connectionID, method, path string, status int, d time.Duration)
+	// OnPage observes every committed page (metrics).
+	OnPage func(connectionID, stream string, counts store.PageCounts, fetched int)
+}
+
+// connection loads a stored connection and opens its token (active, or pending for rotation).
+func (a *Activities) connection(ctx context.Context, id string, pending bool) (*store.Connection, string, error) {
+	c, err := a.Store.GetConnection(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, "", temporal.NewNonRetryableApplicationError(err.Error(), model.ErrTypeNotFound, err)
+		}
+		return nil, "", err
+	}
+	sealed, fp := c.TokenSealed, c.TokenFingerprint
+	if pending {
+		sealed, fp = c.PendingSealed, c.PendingFingerprint
+		if sealed == "" {
+			return nil, "", temporal.NewNonRetryableApplicationError("no pending token to check: run `starter rotate-token` again", model.ErrTypeRejected, nil)
+		}
+	}
+	tok, err := a.Keys.Open(sealed, id)
+	if err != nil {
+		return nil, "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("cannot decrypt the token of connection %s (%s): the worker's CONNECTOR_ENCRYPTION_KEY differs from the one that stored it; use the same key ring in every process", id, fp),
+			model.ErrTypeConfig, err)
+	}
+	logging.RegisterSecret(string(tok))
+	return c, string(tok), nil
+}
+
+func (a *Activities) client(c *store.Connection, token string) (*sentinelone.Client, error) {
+	opts := conncheck.ClientOptions(c.ConsoleURL, token, c.Settings, a.RateLimits)
+	if a.OnRequest != nil {
+		id := c.ID
+		opts.OnRequest = func(method, path string, status int, d time.Duration) { a.OnRequest(id, method, path, status, d) }
+	}
+	cl, err := sentinelone.New(opts)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), model.ErrTypeConfig, err)
+	}
+	return cl, nil
+}
+
+// CheckConnection runs the five checks against a stored connection.
+func (a *Activities) CheckConnection(ctx context.Context, in model.CheckConnectionInput) (*model.CheckConnectionResult, error) {
+	c, tok, err := a.connection(ctx, in.ConnectionID, in.UsePendingToken)
+	if err != nil {
+		return nil, err
+	}
+	res := conncheck.Run(ctx, conncheck.Input{ConsoleURL: c.ConsoleURL, Token: tok, Settings: c.Settings, RateLimits: a.RateLimits})
+	return &res, nil
+}
+
+// LoadConnection reads the non-secret configuration the workflow schedules from.
+func (a *Activities) LoadConnection(ctx context.Context, in model.LoadConnectionInput) (*model.LoadConnectionResult, error) {
+	c, err := a.Store.GetConnection(ctx, in.ConnectionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return &model.LoadConnectionResult{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &model.LoadConnectionResult{Exists: c.DeletedAt.IsZero(), Schedule: c.Settings.ScheduleSpec()}, nil
+}
+
+// SetState mirrors the workflow's state into the store.
+func (a *Activities) SetState(ctx context.Context, in model.SetStateInput) (*model.Empty, error) {
+	if err := a.Store.SetState(ctx, in.ConnectionID, in.State, in.LastError, in.TokenExpires); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return &model.Empty{}, nil
+}
+
+// StartRun records the start of a sync.
+func (a *Activities) StartRun(ctx context.Context, in model.StartRunInput) (*model.Empty, error) {
+	return &model.Empty{}, a.Store.StartRun(ctx, in)
+}
+
+// FinishRun records the end of a sync.
+func (a *Activities) FinishRun(ctx context.Context, in model.FinishRunInput) (*model.Empty, error) {
+	return &model.Empty{}, a.Store.FinishRun(ctx, in.ConnectionID, in.Summary)
+}
+
+// PromoteToken makes the checked pending token active.
+func (a *Activities) PromoteToken(ctx context.Context, in model.PromoteTokenInput) (*model.Empty, error) {
+	return &model.Empty{}, a.Store.PromotePendingToken(ctx, in.ConnectionID, in.Fingerprint, in.TokenExpiresAt)
+}
+
+// PurgeConnection deletes (purge) or marks deleted a connection.
+func (a *Activities) PurgeConnection(ctx context.Context, in model.PurgeInput) (*model.Empty, error) {
+	if in.Purge {
+		return &model.Empty{}, a.Store.PurgeConnection(ctx, in.ConnectionID)
+	}
+	if err := a.Store.SetState(ctx, in.ConnectionID, model.StateDeleted, nil, time.Time{}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return &model.Empty{}, nil
+}
+
+// classify turns a console error into a Temporal error: auth and permission problems need a
+// human and are non-retryable; a 429 retries after Retry-After; the rest retry by policy.
+func classify(stream string, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return err
+	}
+	switch {
+	case sentinelone.IsAuth(err):
+		return temporal.NewNonRetryableApplicationError(err.Error(), model.ErrTypeAuth, err)
+	case sentinelone.IsPermission(err):
+		return temporal.NewNonRetryableApplicationError(err.Error(), model.ErrTypePermission, err)
+	case sentinelone.IsRateLimited(err):
+		d := sentinelone.RetryAfter(err)
+		if d <= 0 {
+			return err
+		}
+		return temporal.NewApplicationErrorWithOptions(err.Error(), "RateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+	case sentinelone.IsValidation(err) && !sentinelone.IsInvalidCursor(err):
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", stream, err), model.ErrTypeConfig, err)
+	}
+	return err
+}
+
+// heartbeat records progress so the server knows the walk is alive; the durable progress is the store's checkpoint.
+func heartbeat(ctx context.Context, details any) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, details)
+	}
+}

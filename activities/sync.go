@@ -1,0 +1,230 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/ocsf"
+	"github.com/sentinelone-connector/s1conn/sentinelone"
+	"github.com/sentinelone-connector/s1conn/store"
+)
+
+// streamSpec is how one stream is fetched, transformed and stored.
+type streamSpec struct {
+	Path       string
+	SortBy     string
+	DeltaParam string // e.g. updatedAt__gt; the watermark (minus overlap) goes here
+	Transform  func(raw json.RawMessage, m ocsf.Meta) (store.Record, error)
+}
+
+var streams = map[string]streamSpec{
+	model.StreamAgents: {
+		Path: "/agents", SortBy: "updatedAt", DeltaParam: "updatedAt__gt",
+		Transform: func(raw json.RawMessage, m ocsf.Meta) (store.Record, error) {
+			r, err := ocsf.Agent(raw, m)
+			if err != nil {
+				return store.Record{}, err
+			}
+			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: r.UpdatedAt, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()}, nil
+		},
+	},
+}
+
+// walkProgress is the heartbeat detail of SyncStream (informational; the store holds the checkpoint).
+type walkProgress struct {
+	Pages   int64
+	Fetched int64
+}
+
+// pageMsg carries a fetched page from the fetching goroutine to the committing loop.
+type pageMsg struct {
+	page *sentinelone.Page
+}
+
+// SyncStream brings one stream up to date. It walks the stream's pages with filters pinned,
+// committing each page with its checkpoint in one transaction while the next page is already
+// being fetched. A retry with the same WalkID resumes after the last committed page.
+func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (*model.StreamResult, error) {
+	start := time.Now()
+	spec, ok := streams[in.Stream]
+	if !ok {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("stream %q is not supported by this worker", in.Stream), model.ErrTypeConfig, nil)
+	}
+	table, ok := store.TableFor(in.Stream)
+	if !ok {
+		return nil, fmt.Errorf("stream %q has no table", in.Stream)
+	}
+	conn, tok, err := a.connection(ctx, in.ConnectionID, false)
+	if err != nil {
+		return nil, err
+	}
+	client, err := a.client(conn, tok)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := a.Store.StreamStates(ctx, in.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	mode := in.Mode
+	var watermark time.Time
+	for _, st := range cur {
+		if st.Stream == in.Stream {
+			watermark = st.Watermark
+		}
+	}
+	if watermark.IsZero() {
+		mode = model.ModeFull // nothing committed yet: a delta has nothing to start from
+	}
+	params, err := walkParams(spec, conn.Settings, in.Stream, mode, watermark)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), model.ErrTypeConfig, err)
+	}
+	st, resumed, err := a.Store.BeginWalk(ctx, in.ConnectionID, in.Stream, in.WalkID, mode, params.Encode())
+	if err != nil {
+		return nil, err
+	}
+	if resumed {
+		mode = st.WalkMode
+		if params, err = url.ParseQuery(st.WalkParams); err != nil {
+			return nil, fmt.Errorf("stored walk params of %s are corrupt: %w", in.Stream, err)
+		}
+	}
+	res := &model.StreamResult{Stream: in.Stream, Mode: mode, Resumed: resumed, Pages: st.WalkPages, Fetched: st.WalkFetched,
+		Inserted: st.WalkInserted, Updated: st.WalkUpdated, Unchanged: st.WalkUnchanged, Watermark: st.Watermark}
+	if resumed && st.WalkCursor == "" && st.WalkPages > 0 {
+		// The walk's last page was committed but the activity did not report back: nothing left to do.
+		return finish(res, start), nil
+	}
+	meta := ocsf.Meta{ConnectionID: in.ConnectionID, ConsoleURL: conn.ConsoleURL, ProductVersion: a.Version}
+	log := a.Log.With().Str("connection", in.ConnectionID).Str("stream", in.Stream).Str("walk", in.WalkID).Str("mode", mode).Logger()
+	log.Info().Bool("resumed", resumed).Str("params", params.Encode()).Msg("stream walk starting")
+
+	cursor := st.WalkCursor
+	for attempt := 0; ; attempt++ {
+		err = a.walk(ctx, client, spec, table, in, mode, params, cursor, meta, res)
+		if err == nil {
+			break
+		}
+		if sentinelone.IsInvalidCursor(err) && attempt == 0 && cursor != "" {
+			// The console no longer accepts the saved cursor: restart from the pinned filters.
+			log.Warn().Err(err).Msg("saved cursor rejected; restarting the walk from its first page (stored rows make re-read pages idempotent)")
+			if rerr := a.Store.ResetWalkCursor(ctx, in.ConnectionID, in.Stream, in.WalkID); rerr != nil {
+				return nil, rerr
+			}
+			cursor = ""
+			continue
+		}
+		if errors.Is(err, sentinelone.ErrRepeatedCursor) {
+			_ = a.Store.ResetWalkCursor(ctx, in.ConnectionID, in.Stream, in.WalkID)
+		}
+		return nil, classify(in.Stream, err)
+	}
+	log.Info().Int64("pages", res.Pages).Int64("fetched", res.Fetched).Int64("inserted", res.Inserted).
+		Int64("updated", res.Updated).Int64("removed", res.Removed).Msg("stream walk finished")
+	return finish(res, start), nil
+}
+
+func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
+	r.Duration = time.Since(start)
+	return r
+}
+
+// walk fetches pages in a goroutine (one page ahead) and commits them in order.
+func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
+	in model.SyncStreamInput, mode string, params url.Values, cursor string, meta ocsf.Meta, res *model.StreamResult) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan pageMsg, 1)
+	fetchErr := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		fetchErr <- client.Walk(ctx, spec.Path, params, cursor, func(p *sentinelone.Page) error {
+			select {
+			case pages <- pageMsg{page: p}:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	full := mode == model.ModeFull
+	for msg := range pages {
+		res.Requests++
+		p := msg.page
+		meta.Now = time.Now().UTC()
+		recs := make([]store.Record, 0, len(p.Data))
+		for i, raw := range p.Data {
+			r, err := spec.Transform(raw, meta)
+			if err != nil {
+				// A record we cannot read must not be silently dropped: fail loudly, keep the checkpoint.
+				return temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("%s page %d record %d cannot be transformed: %v; the walk stopped before this page so nothing is lost — report this record's shape", in.Stream, res.Pages+1, i, err),
+					"MalformedRecord", err)
+			}
+			recs = append(recs, r)
+		}
+		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, WalkID: in.WalkID, Full: full,
+			NextCursor: p.NextCursor, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: recs})
+		if err != nil {
+			if errors.Is(err, store.ErrWalkSuperseded) {
+				return temporal.NewNonRetryableApplicationError(err.Error(), "Superseded", err)
+			}
+			return err
+		}
+		res.Pages++
+		res.Fetched += int64(len(p.Data))
+		res.Inserted += pc.Inserted
+		res.Updated += pc.Updated
+		res.Unchanged += pc.Unchanged
+		res.Removed += pc.Removed
+		res.TotalItems = p.TotalItems
+		res.Watermark = pc.Watermark
+		if a.OnPage != nil {
+			a.OnPage(in.ConnectionID, in.Stream, pc, len(p.Data))
+		}
+		heartbeat(ctx, walkProgress{Pages: res.Pages, Fetched: res.Fetched})
+	}
+	if err := <-fetchErr; err != nil {
+		return err
+	}
+	return nil
+}
+
+// walkParams pins a walk's query: page size, sort, scope, the stream's filters and the delta bound.
+func walkParams(spec streamSpec, s model.ConnectionSettings, stream, mode string, watermark time.Time) (url.Values, error) {
+	v := url.Values{}
+	for k, val := range s.Filters[stream] {
+		v.Set(k, val)
+	}
+	v.Set("limit", "1000")
+	if spec.SortBy != "" {
+		v.Set("sortBy", spec.SortBy)
+		v.Set("sortOrder", "asc")
+	}
+	if len(s.AccountIDs) > 0 {
+		v.Set("accountIds", strings.Join(s.AccountIDs, ","))
+	}
+	if len(s.SiteIDs) > 0 {
+		v.Set("siteIds", strings.Join(s.SiteIDs, ","))
+	}
+	if mode == model.ModeDelta && spec.DeltaParam != "" && !watermark.IsZero() {
+		overlap := s.Overlap
+		if overlap == 0 {
+			overlap = model.DefaultOverlap
+		}
+		v.Set(spec.DeltaParam, watermark.Add(-overlap).UTC().Format("2006-01-02T15:04:05.000000Z"))
+	}
+	return v, nil
+}
+
+var _ = activity.GetInfo

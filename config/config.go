@@ -1,0 +1,137 @@
+// Package config reads the environment both binaries share (DESIGN §6.2).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is everything the worker and the starter read from the environment.
+type Config struct {
+	TemporalAddress       string `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
+	TemporalNamespace     string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TaskQueue             string `env:"TEMPORAL_TASK_QUEUE" envDefault:"s1-connector"`
+	TemporalAPIKey        string `env:"TEMPORAL_API_KEY"`
+	TemporalTLSCert       string `env:"TEMPORAL_TLS_CERT"`
+	TemporalTLSKey        string `env:"TEMPORAL_TLS_KEY"`
+	TemporalTLSCA         string `env:"TEMPORAL_TLS_CA"`
+	TemporalTLSServerName string `env:"TEMPORAL_TLS_SERVER_NAME"`
+
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://./data/connector.db"`
+
+	EncryptionKey     string `env:"CONNECTOR_ENCRYPTION_KEY"`
+	EncryptionKeyFile string `env:"CONNECTOR_ENCRYPTION_KEY_FILE"`
+
+	LogLevel  string `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+
+	MetricsAddr string `env:"METRICS_ADDR"`
+
+	// Worker tuning.
+	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"16"`
+	StreamConcurrency       int `env:"SYNC_STREAM_CONCURRENCY" envDefault:"3"`
+}
+
+// Load parses the environment and validates it, reporting every problem at once.
+func Load() (*Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return nil, fmt.Errorf("reading configuration from the environment: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate reports every configuration problem at once, each with what to do.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
+		errs = append(errs, fmt.Errorf("TEMPORAL_ADDRESS=%q is not host:port (e.g. 127.0.0.1:7233)", c.TemporalAddress))
+	}
+	if strings.TrimSpace(c.TemporalNamespace) == "" {
+		errs = append(errs, errors.New("TEMPORAL_NAMESPACE is empty: set it to your namespace (default \"default\")"))
+	}
+	if strings.TrimSpace(c.TaskQueue) == "" {
+		errs = append(errs, errors.New("TEMPORAL_TASK_QUEUE is empty: unset it to use \"s1-connector\""))
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key files)"))
+	}
+	if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
+		errs = append(errs, err)
+	}
+	if c.EncryptionKey != "" && c.EncryptionKeyFile != "" {
+		errs = append(errs, errors.New("set only one of CONNECTOR_ENCRYPTION_KEY and CONNECTOR_ENCRYPTION_KEY_FILE"))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	switch strings.ToLower(c.LogFormat) {
+	case "json", "console":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q is not one of json, console", c.LogFormat))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsAddr))
+		}
+	}
+	if c.MaxConcurrentActivities < 1 {
+		errs = append(errs, fmt.Errorf("WORKER_MAX_CONCURRENT_ACTIVITIES=%d must be at least 1", c.MaxConcurrentActivities))
+	}
+	if c.StreamConcurrency < 1 || c.StreamConcurrency > 6 {
+		errs = append(errs, fmt.Errorf("SYNC_STREAM_CONCURRENCY=%d must be between 1 and 6", c.StreamConcurrency))
+	}
+	return errors.Join(errs...)
+}
+
+// EncryptionKeySpec returns the key ring spec from CONNECTOR_ENCRYPTION_KEY or the file
+// CONNECTOR_ENCRYPTION_KEY_FILE names.
+func (c *Config) EncryptionKeySpec() (string, error) {
+	if c.EncryptionKey != "" {
+		return c.EncryptionKey, nil
+	}
+	if c.EncryptionKeyFile != "" {
+		b, err := os.ReadFile(c.EncryptionKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("reading CONNECTOR_ENCRYPTION_KEY_FILE: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", errors.New("no encryption key: set CONNECTOR_ENCRYPTION_KEY (base64 of 32 random bytes, e.g. `head -c32 /dev/urandom | base64`) or CONNECTOR_ENCRYPTION_KEY_FILE; the worker and the starter need the same key")
+}
+
+// ParseDatabaseURL splits DATABASE_URL into a driver name and a DSN.
+// postgres://… and postgresql://… use lib/pq; sqlite://PATH uses the embedded SQLite.
+func ParseDatabaseURL(raw string) (driver, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return "postgres", raw, nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		path := strings.TrimPrefix(raw, "sqlite://")
+		if path == "" {
+			return "", "", errors.New("DATABASE_URL=sqlite:// names no file: use sqlite://./data/connector.db")
+		}
+		return "sqlite", path, nil
+	default:
+		return "", "", fmt.Errorf("DATABASE_URL must start with postgres:// or sqlite:// (got %q)", redactURL(raw))
+	}
+}
+
+func redactURL(raw string) string {
+	if i := strings.Index(raw, "@"); i >= 0 {
+		if j := strings.Index(raw, "://"); j >= 0 && j < i {
+			return raw[:j+3] + "…@" + raw[i+1:]
+		}
+	}
+	return raw
+}

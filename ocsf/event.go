@@ -1,0 +1,203 @@
+// Package ocsf transforms SentinelOne console objects into OCSF 1.6.0 events and flat
+// rows for the store.
+//
+// Every transform follows one pattern, in its own file:
+//
+//	func Agent(raw json.RawMessage, m Meta) (*AgentRecord, error)       // agent.go,  class 5001
+//	func Threat(raw json.RawMessage, m Meta) (*ThreatRecord, error)     // (later)    class 2004
+//	func Risk(raw json.RawMessage, m Meta) (*VulnRecord, error)         // (later)    class 2002
+//	func Application(raw json.RawMessage, m Meta) (*SoftwareRecord, error) // (later) class 5020
+//
+// Each decodes the raw object once into a typed struct of tolerant field types (flex.go),
+// builds the event from typed structs (no maps), marshals it once, and returns a
+// Record[F] (Key, UpdatedAt, Hash of the raw bytes, Event, Flat row F). Flat row types
+// carry `db` tags and provide Columns()/Values() helpers for the store's upsert.
+// Events are checked against the embedded strict schemas with Validator in tests.
+package ocsf
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// OCSF identifiers used by this package.
+const (
+	SchemaVersion = "1.6.0"
+
+	ClassDeviceInventoryInfo   = 5001
+	ClassSoftwareInventoryInfo = 5020
+	ClassVulnerabilityFinding  = 2002
+	ClassDetectionFinding      = 2004
+
+	CategoryFindings  = 2
+	CategoryDiscovery = 5
+
+	ActivityCollect = 2 // Discovery classes: 2 = Collect
+
+	SeverityInformational = 1
+	StatusSuccess         = 1
+
+	VendorName  = "SentinelOne"
+	ProductName = "SentinelOne"
+
+	// ConnectorName identifies this connector in metadata.loggers / transformation_info.
+	ConnectorName   = "s1conn"
+	ConnectorVendor = "sentinelone-connector"
+)
+
+// Meta is the per-call context of a transform.
+type Meta struct {
+	ConnectionID   string    // connection the record came through (metadata.loggers[0].uid)
+	ConsoleURL     string    // console base URL (metadata.product.url_string)
+	ProductVersion string    // connector version (metadata.loggers[0].version, transformation_info)
+	Now            time.Time // collection time (metadata.logged_time, processed_time)
+}
+
+// Record is what every transform returns: the upsert key, the delta watermark, the hash of
+// the raw bytes (change detection), the OCSF event and the flat row.
+type Record[F any] struct {
+	Key       string          // natural key of the source object (e.g. agent id)
+	UpdatedAt time.Time       // source updatedAt (delta watermark); zero when the source has none
+	Hash      string          // hex sha256 of the raw JSON bytes as received
+	Event     json.RawMessage // OCSF event
+	Flat      F               // flat row
+}
+
+// AgentRecord is the result of Agent: an OCSF 5001 event and a HostAsset row.
+type AgentRecord = Record[HostAsset]
+
+// HashRaw is the hex sha256 of raw bytes exactly as received.
+func HashRaw(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// eventUID is a deterministic metadata.uid: the same connection, stream, key and raw
+// content always give the same id, so re-exports are recognisable as the same event.
+func eventUID(connectionID, stream, key, rawHash string) string {
+	h := sha256.New()
+	h.Write([]byte(connectionID))
+	h.Write([]byte{0})
+	h.Write([]byte(stream))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write([]byte(rawHash))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// ---- shared OCSF object types (only attributes present in the 1.6.0 schema) ----
+
+type baseEvent struct {
+	ActivityID   int      `json:"activity_id"`
+	ActivityName string   `json:"activity_name,omitempty"`
+	CategoryUID  int      `json:"category_uid"`
+	CategoryName string   `json:"category_name,omitempty"`
+	ClassUID     int      `json:"class_uid"`
+	ClassName    string   `json:"class_name,omitempty"`
+	TypeUID      int      `json:"type_uid"`
+	TypeName     string   `json:"type_name,omitempty"`
+	SeverityID   int      `json:"severity_id"`
+	Severity     string   `json:"severity,omitempty"`
+	StatusID     int      `json:"status_id,omitempty"`
+	Status       string   `json:"status,omitempty"`
+	Time         int64    `json:"time"`
+	Metadata     metadata `json:"metadata"`
+}
+
+type metadata struct {
+	Version                string               `json:"version"`
+	Product                product              `json:"product"`
+	UID                    string               `json:"uid,omitempty"`
+	LogName                string               `json:"log_name,omitempty"`
+	TenantUID              string               `json:"tenant_uid,omitempty"`
+	OriginalTime           string               `json:"original_time,omitempty"`
+	ModifiedTime           int64                `json:"modified_time,omitempty"`
+	LoggedTime             int64                `json:"logged_time,omitempty"`
+	ProcessedTime          int64                `json:"processed_time,omitempty"`
+	Tags                   []keyValue           `json:"tags,omitempty"`
+	Loggers                []logger             `json:"loggers,omitempty"`
+	TransformationInfoList []transformationInfo `json:"transformation_info_list,omitempty"`
+}
+
+type product struct {
+	Name       string `json:"name,omitempty"`
+	VendorName string `json:"vendor_name,omitempty"`
+	Version    string `json:"version,omitempty"`
+	URLString  string `json:"url_string,omitempty"`
+	UID        string `json:"uid,omitempty"`
+}
+
+type keyValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type logger struct {
+	Name       string   `json:"name,omitempty"`
+	UID        string   `json:"uid,omitempty"`
+	Version    string   `json:"version,omitempty"`
+	Product    *product `json:"product,omitempty"`
+	LogName    string   `json:"log_name,omitempty"`
+	LoggedTime int64    `json:"logged_time,omitempty"`
+}
+
+type transformationInfo struct {
+	Name    string   `json:"name,omitempty"`
+	UID     string   `json:"uid,omitempty"`
+	Lang    string   `json:"lang,omitempty"`
+	Product *product `json:"product,omitempty"`
+	Time    int64    `json:"time,omitempty"`
+}
+
+type enrichment struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Type     string `json:"type,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	Data     any    `json:"data"`
+}
+
+// newMetadata fills the metadata common to every event of this connector.
+func newMetadata(m Meta, stream, key, rawHash, tenant, originalTime, mapping string) metadata {
+	now := int64(0)
+	if !m.Now.IsZero() {
+		now = m.Now.UnixMilli()
+	}
+	connector := &product{Name: ConnectorName, VendorName: ConnectorVendor, Version: m.ProductVersion}
+	md := metadata{
+		Version:       SchemaVersion,
+		Product:       product{Name: ProductName, VendorName: VendorName, URLString: m.ConsoleURL},
+		UID:           eventUID(m.ConnectionID, stream, key, rawHash),
+		LogName:       stream,
+		TenantUID:     tenant,
+		OriginalTime:  originalTime,
+		LoggedTime:    now,
+		ProcessedTime: now,
+		TransformationInfoList: []transformationInfo{{
+			Name: mapping, UID: ConnectorName + "/" + stream, Lang: "Go", Product: connector, Time: now,
+		}},
+	}
+	if m.ConnectionID != "" {
+		md.Loggers = []logger{{
+			Name: ConnectorName, UID: m.ConnectionID, Version: m.ProductVersion,
+			Product: connector, LogName: stream, LoggedTime: now,
+		}}
+	}
+	return md
+}
+
+func appendUnique(list []string, v string) []string {
+	if v == "" {
+		return list
+	}
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}

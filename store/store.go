@@ -1,0 +1,150 @@
+// Package store persists connections, sync runs, per-stream checkpoints and the
+// records of every stream through sqlx, on PostgreSQL (lib/pq) or the embedded
+// SQLite. Each page of records is written together with its checkpoint in one
+// transaction, so a retried page changes nothing.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // PostgreSQL driver
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // embedded SQLite driver
+
+	"github.com/sentinelone-connector/s1conn/config"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the connector's database.
+type Store struct {
+	db   *sqlx.DB
+	isPG bool
+	now  func() time.Time
+}
+
+// Open connects to DATABASE_URL (postgres://… or sqlite://PATH) and applies pending migrations.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	driver, dsn, err := config.ParseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if driver == "sqlite" {
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("creating the SQLite directory %s: %w", dir, err)
+			}
+		}
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_time_format=sqlite"
+	}
+	db, err := sqlx.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	s := &Store{db: db, isPG: driver == "postgres", now: func() time.Time { return time.Now().UTC() }}
+	if s.isPG {
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+	} else {
+		// One writer at a time is all SQLite allows; a single connection avoids SQLITE_BUSY inside a process.
+		db.SetMaxOpenConns(1)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connecting to the database (%s): %w; check DATABASE_URL and that the server is running", driver, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	if s.isPG {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(dialect, s.db.DB, sub)
+	if err != nil {
+		return fmt.Errorf("preparing migrations: %w", err)
+	}
+	if s.isPG {
+		// Serialise concurrent workers migrating the same database.
+		if _, err := s.db.ExecContext(ctx, `SELECT pg_advisory_lock(7413001)`); err != nil {
+			return fmt.Errorf("locking for migrations: %w", err)
+		}
+		defer s.db.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7413001)`) //nolint:errcheck
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("applying database migrations: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the handle for tests and benchmarks.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// IsPostgres reports whether the store is PostgreSQL.
+func (s *Store) IsPostgres() bool { return s.isPG }
+
+// ErrNotFound is returned when a connection does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned when creating a connection whose ID is taken.
+var ErrExists = errors.New("already exists")
+
+type sqlxTx = sqlx.Tx
+
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlxTx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func scanTime(nt sql.NullTime) time.Time {
+	if !nt.Valid {
+		return time.Time{}
+	}
+	return nt.Time.UTC()
+}

@@ -1,0 +1,10 @@
+package store
+
+import (
+	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/ocsf"
+)
+
+func init() {
+	Register(Table{Stream: model.StreamAgents, Name: "agents", FlatColumns: ocsf.HostAssetColumns()})
+}

@@ -1,0 +1,116 @@
+// Command worker hosts the connector's workflows and activities. Run as many as you
+// like on the same task queue; they share the work.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // schedules' timezones work on minimal images
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sentinelone-connector/s1conn/activities"
+	"github.com/sentinelone-connector/s1conn/codec"
+	"github.com/sentinelone-connector/s1conn/config"
+	"github.com/sentinelone-connector/s1conn/logging"
+	"github.com/sentinelone-connector/s1conn/metrics"
+	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/store"
+	"github.com/sentinelone-connector/s1conn/tclient"
+	"github.com/sentinelone-connector/s1conn/workflows"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	log := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat).With().Str("component", "worker").Logger()
+	spec, err := cfg.EncryptionKeySpec()
+	if err != nil {
+		return err
+	}
+	keys, err := codec.ParseKeyRing(spec)
+	if err != nil {
+		return fmt.Errorf("CONNECTOR_ENCRYPTION_KEY: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := tclient.Dial(ctx, cfg, log, keys)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := tclient.RegisterSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	m := metrics.New()
+	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version,
+		OnRequest: m.ObserveRequest, OnPage: m.ObservePage}
+	w := New(c, cfg, acts)
+	if cfg.MetricsAddr != "" {
+		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Msg("metrics server stopped")
+			}
+		}()
+		defer srv.Shutdown(context.Background()) //nolint:errcheck
+		log.Info().Str("addr", cfg.MetricsAddr).Msg("serving Prometheus metrics on /metrics")
+	}
+	log.Info().Str("taskQueue", cfg.TaskQueue).Str("namespace", cfg.TemporalNamespace).Str("version", version).Msg("worker starting")
+	if err := w.Run(interruptCh(ctx)); err != nil {
+		return fmt.Errorf("worker stopped: %w", err)
+	}
+	log.Info().Msg("worker stopped")
+	return nil
+}
+
+// New builds a worker with every workflow and activity registered.
+func New(c client.Client, cfg *config.Config, acts *activities.Activities) worker.Worker {
+	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
+		EnableSessionWorker:                false,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Register registers the workflows and activities under their contract names.
+func Register(w worker.Registry, acts *activities.Activities) {
+	w.RegisterWorkflowWithOptions(workflows.ConnectionWorkflow, workflow.RegisterOptions{Name: model.ConnectionWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.SyncWorkflow, workflow.RegisterOptions{Name: model.SyncWorkflowName})
+	w.RegisterActivity(acts)
+}
+
+func interruptCh(ctx context.Context) <-chan any {
+	ch := make(chan any)
+	go func() { <-ctx.Done(); close(ch) }()
+	return ch
+}
+
+var _ = zerolog.Nop

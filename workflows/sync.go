@@ -1,0 +1,145 @@
+// Package workflows holds the connector's workflows: one long-lived
+// ConnectionWorkflow per connection and one SyncWorkflow child per sync. Pure
+// orchestration: every I/O happens in activities, and no record ever passes
+// through workflow history — activities store pages and return counts.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sentinelone-connector/s1conn/model"
+)
+
+// nonRetryable lists the error types that need a human, not a retry.
+var nonRetryable = []string{model.ErrTypeAuth, model.ErrTypePermission, model.ErrTypeConfig, model.ErrTypeNotFound,
+	"MalformedRecord", "Superseded"}
+
+// streamActivityOptions: one heartbeating activity walks a stream; it resumes from the store's
+// checkpoint on retry, so retries are cheap and unlimited within a day.
+func streamActivityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    12 * time.Hour,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:       2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, NonRetryableErrorTypes: nonRetryable},
+	}
+}
+
+func shortActivityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 30 * time.Second, MaximumAttempts: 20, NonRetryableErrorTypes: nonRetryable},
+	}
+}
+
+// WalkID names the walk of one stream in one sync; a re-run of the same sync resumes it.
+func WalkID(connectionID string, seq int64, stream string) string {
+	return fmt.Sprintf("%s:%d:%s", connectionID, seq, stream)
+}
+
+// SyncWorkflow runs the requested streams of one sync, a bounded number at a time, and
+// records the run's summary. Stream failures are reported in the summary, not as errors,
+// so the connection can react (AuthFailed, partial).
+func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.SyncWorkflowResult, error) {
+	log := workflow.GetLogger(ctx)
+	info := workflow.GetInfo(ctx)
+	conc := in.Concurrency
+	if conc <= 0 {
+		conc = 3
+	}
+	sum := model.RunSummary{Seq: in.Seq, WorkflowID: info.WorkflowExecution.ID, StartedAt: workflow.Now(ctx).UTC(), Mode: in.Mode}
+	sctx := workflow.WithActivityOptions(ctx, shortActivityOptions())
+	if err := workflow.ExecuteActivity(sctx, model.ActivityStartRun, model.StartRunInput{ConnectionID: in.ConnectionID,
+		Seq: in.Seq, WorkflowID: sum.WorkflowID, Mode: in.Mode, Streams: in.Streams}).Get(ctx, nil); err != nil {
+		return nil, err
+	}
+	actx := workflow.WithActivityOptions(ctx, streamActivityOptions())
+	results := make([]model.StreamResult, len(in.Streams))
+	sem := workflow.NewSemaphore(ctx, int64(conc))
+	wg := workflow.NewWaitGroup(ctx)
+	for i, stream := range in.Streams {
+		wg.Add(1)
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			defer wg.Done()
+			if err := sem.Acquire(gctx, 1); err != nil {
+				results[i] = model.StreamResult{Stream: stream, Error: errorInfo(gctx, stream, err)}
+				return
+			}
+			defer sem.Release(1)
+			var r model.StreamResult
+			err := workflow.ExecuteActivity(actx, model.ActivitySyncStream, model.SyncStreamInput{ConnectionID: in.ConnectionID,
+				Stream: stream, Mode: in.Mode, WalkID: WalkID(in.ConnectionID, in.Seq, stream), Backfill: in.Backfill}).Get(gctx, &r)
+			if err != nil {
+				r = model.StreamResult{Stream: stream, Mode: in.Mode, Error: errorInfo(gctx, stream, err)}
+				log.Warn("stream failed", "stream", stream, "error", err)
+			}
+			results[i] = r
+		})
+	}
+	wg.Wait(ctx)
+	sum.Streams = results
+	sum.FinishedAt = workflow.Now(ctx).UTC()
+	sum.Status = model.RunSuccess
+	failed := 0
+	for _, r := range results {
+		if r.Error == nil {
+			continue
+		}
+		failed++
+		if sum.Error == nil || r.Error.Type == model.ErrTypeAuth {
+			sum.Error = r.Error
+		}
+	}
+	switch {
+	case sum.Error != nil && sum.Error.Type == model.ErrTypeAuth:
+		sum.Status = model.RunAuthFailed
+	case failed == len(results) && failed > 0:
+		sum.Status = model.RunFailed
+	case failed > 0:
+		sum.Status = model.RunPartial
+	}
+	// Recording the summary must not be cancelled with the sync (pause/delete cancel us).
+	dctx, _ := workflow.NewDisconnectedContext(sctx)
+	if err := workflow.ExecuteActivity(dctx, model.ActivityFinishRun, model.FinishRunInput{ConnectionID: in.ConnectionID, Summary: sum}).Get(dctx, nil); err != nil {
+		return nil, err
+	}
+	return &model.SyncWorkflowResult{Summary: sum}, nil
+}
+
+// errorInfo turns an activity error into a human-readable ErrorInfo with a remediation.
+func errorInfo(ctx workflow.Context, stream string, err error) *model.ErrorInfo {
+	ei := &model.ErrorInfo{At: workflow.Now(ctx).UTC(), Stream: stream, Type: "Error", Message: err.Error()}
+	var app *temporal.ApplicationError
+	var canceled *temporal.CanceledError
+	switch {
+	case errors.As(err, &app):
+		ei.Type, ei.Message = app.Type(), app.Message()
+	case errors.As(err, &canceled):
+		ei.Type = "Canceled"
+	}
+	ei.Remediation = remediation(ei.Type)
+	return ei
+}
+
+func remediation(errType string) string {
+	switch errType {
+	case model.ErrTypeAuth:
+		return "the API token is invalid, revoked or expired: generate a new token in the console (Settings > Users > Service Users) and run `starter rotate-token ID --token-file PATH`; the sync resumes from its checkpoint"
+	case model.ErrTypePermission:
+		return "the token's user lacks a permission for this stream: grant the role the named permission on the connection's scope, or remove the stream with `starter connection update`"
+	case model.ErrTypeConfig:
+		return "the connection's configuration cannot work as is: fix the named setting (filters, scope IDs, console URL) and sync again"
+	case "MalformedRecord":
+		return "the console returned a record the connector cannot read; the checkpoint is kept before it: report the record's shape and sync again after upgrading"
+	case "Canceled":
+		return "the sync was cancelled (pause or delete); it resumes from its checkpoint"
+	}
+	return "retries are exhausted: check the console's availability and the worker logs, then run `starter sync ID`"
+}
