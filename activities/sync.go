@@ -22,13 +22,16 @@ import (
 type streamSpec struct {
 	Path       string
 	SortBy     string
-	DeltaParam string // e.g. updatedAt__gt; the watermark (minus overlap) goes here
+	DeltaParam string     // e.g. updatedAt__gt; the watermark (minus overlap) goes here
+	Defaults   url.Values // parameters sent unless the connection's filters set them
 	Transform  func(raw json.RawMessage, m ocsf.Meta) (store.Record, error)
 }
 
 var streams = map[string]streamSpec{
 	model.StreamAgents: {
 		Path: "/agents", SortBy: "updatedAt", DeltaParam: "updatedAt__gt",
+		// A mirror keeps decommissioned endpoints too (flagged), not only active ones.
+		Defaults: url.Values{"isDecommissioned": {"true,false"}},
 		Transform: func(raw json.RawMessage, m ocsf.Meta) (store.Record, error) {
 			r, err := ocsf.Agent(raw, m)
 			if err != nil {
@@ -149,6 +152,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec 
 	go func() {
 		defer close(pages)
 		fetchErr <- client.Walk(ctx, spec.Path, params, cursor, func(p *sentinelone.Page) error {
+			heartbeat(ctx, walkProgress{Pages: res.Pages}) // fetching is progress too
 			select {
 			case pages <- pageMsg{page: p}:
 				return nil
@@ -203,6 +207,9 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec 
 // walkParams pins a walk's query: page size, sort, scope, the stream's filters and the delta bound.
 func walkParams(spec streamSpec, s model.ConnectionSettings, stream, mode string, watermark time.Time) (url.Values, error) {
 	v := url.Values{}
+	for k, val := range spec.Defaults {
+		v[k] = append([]string(nil), val...)
+	}
 	for k, val := range s.Filters[stream] {
 		v.Set(k, val)
 	}

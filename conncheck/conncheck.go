@@ -43,7 +43,9 @@ type Input struct {
 // ClientOptions builds the SentinelOne client options of a connection.
 func ClientOptions(consoleURL, token string, s model.ConnectionSettings, limits []sentinelone.RateLimit) sentinelone.Options {
 	return sentinelone.Options{ConsoleURL: consoleURL, Token: token, AllowInsecureHTTP: s.InsecureHTTP,
-		CAPEM: []byte(s.CAPEM), RateLimits: limits, UserAgent: "s1conn/1 (+https://github.com/sentinelone-connector/s1conn)"}
+		CAPEM: []byte(s.CAPEM), RateLimits: limits,
+		Timeout:   45 * time.Second, // under the stream walk's one-minute heartbeat timeout
+		UserAgent: "s1conn/1 (+https://github.com/sentinelone-connector/s1conn)"}
 }
 
 // streamProbe is the cheap call proving a stream's permission.

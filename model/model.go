@@ -250,7 +250,7 @@ type SyncWorkflowInput struct {
 	ConnectionID string
 	Seq          int64
 	Streams      []string
-	Mode         string // ModeDelta or ModeFull
+	Mode         string        // ModeDelta or ModeFull
 	Backfill     time.Duration `json:",omitempty"`
 	Concurrency  int           `json:",omitempty"` // streams in flight; default 3
 }
@@ -317,7 +317,7 @@ type CheckResult struct {
 type CheckConnectionResult struct {
 	OK             bool
 	Checks         []CheckResult
-	TokenExpiresAt time.Time `json:",omitempty"`
+	TokenExpiresAt time.Time  `json:",omitempty"`
 	Error          *ErrorInfo `json:",omitempty"`
 }
 

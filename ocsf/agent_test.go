@@ -35,10 +35,10 @@ func testValidator(t testing.TB) *Validator {
 	return validator
 }
 
-// agentFixtures are the S1 agent inputs under testdata/ (golden outputs live in testdata/golden/).
+// agentFixtures are the S1 agent inputs under testdata/agents/ (golden outputs in testdata/golden/agents/).
 func agentFixtures(t testing.TB) map[string][]byte {
 	t.Helper()
-	files, err := filepath.Glob("testdata/*.json")
+	files, err := filepath.Glob("testdata/agents/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	out := map[string][]byte{}
@@ -112,8 +112,8 @@ func TestAgentGolden(t *testing.T) {
 			gotFlat, err := json.MarshalIndent(rec.Flat, "", "  ")
 			require.NoError(t, err)
 
-			eventFile := filepath.Join("testdata", "golden", name+".ocsf.json")
-			flatFile := filepath.Join("testdata", "golden", name+".flat.json")
+			eventFile := filepath.Join("testdata", "golden", "agents", name+".ocsf.json")
+			flatFile := filepath.Join("testdata", "golden", "agents", name+".flat.json")
 			if *update {
 				require.NoError(t, os.WriteFile(eventFile, append(gotEvent, '\n'), 0o644))
 				require.NoError(t, os.WriteFile(flatFile, append(gotFlat, '\n'), 0o644))

@@ -243,15 +243,11 @@ func (f *FlexTime) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] != '"' {
-		x, err := strconv.ParseFloat(string(b), 64)
-		if err != nil {
+		t, ok := epoch(string(b))
+		if !ok {
 			return typeErr(b, flexTimeType)
 		}
-		if x > 1e11 || x < -1e11 {
-			f.Time = time.UnixMilli(int64(x)).UTC()
-		} else {
-			f.Time = time.Unix(int64(x), 0).UTC()
-		}
+		f.Time = t
 		f.normalize()
 		return nil
 	}
@@ -282,14 +278,25 @@ func parseTime(s string) (time.Time, bool) {
 			return t, true
 		}
 	}
-	// epoch numbers sent as strings
-	if x, err := strconv.ParseFloat(s, 64); err == nil {
-		if x > 1e11 || x < -1e11 {
-			return time.UnixMilli(int64(x)), true
-		}
-		return time.Unix(int64(x), 0), true
+	return epoch(s) // epoch numbers sent as strings
+}
+
+// maxEpochMillis is 9999-12-31T23:59:59.999Z; larger epochs are rejected as malformed.
+const maxEpochMillis = 253402300799999
+
+// epoch reads seconds, or milliseconds when |x| > 1e11, since the Unix epoch.
+func epoch(s string) (time.Time, bool) {
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || x != x {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	if x > 1e11 || x < -1e11 {
+		if x > maxEpochMillis || x < -maxEpochMillis {
+			return time.Time{}, false
+		}
+		return time.UnixMilli(int64(x)), true
+	}
+	return time.Unix(int64(x), 0), true
 }
 
 // Millis is the OCSF timestamp_t (milliseconds since the epoch), 0 when absent.

@@ -10,7 +10,7 @@ import (
 // FuzzAgent: Agent must never panic; whatever it accepts must marshal to JSON that is a
 // valid OCSF 5001 event, and its record must be self-consistent.
 func FuzzAgent(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.json")
+	files, _ := filepath.Glob("testdata/agents/*.json")
 	for _, file := range files {
 		if b, err := os.ReadFile(file); err == nil {
 			f.Add(b)

@@ -181,6 +181,8 @@ func TestAgentErrors(t *testing.T) {
 		{`{"id":"1","networkInterfaces":"eth0"}`, `field "networkInterfaces"`},
 		{`{"id":"1","networkInterfaces":[{"inet":[1.5,{}]}]}`, `field "networkInterfaces.inet"`},
 		{`{"id":"1","tags":"a=b"}`, `field "tags"`},
+		{`{"id":"1","updatedAt":-1e300}`, `field "updatedAt": cannot decode -1e300 as a timestamp`},
+		{`{"id":"1","createdAt":"99999999999999999"}`, `field "createdAt"`},
 		{`{"id":"1","tags":{"sentinelone":"x"}}`, `field "tags"`},
 	}
 	for _, tc := range cases {
@@ -215,4 +217,25 @@ func TestAgentZeroMeta(t *testing.T) {
 	r, err := Agent(json.RawMessage(`{"id":"1"}`), Meta{})
 	require.NoError(t, err)
 	require.NoError(t, testValidator(t).Validate(ClassDeviceInventoryInfo, r.Event))
+}
+
+// TestAgentConcurrent: Agent and a shared Validator are safe for concurrent use (run with -race).
+func TestAgentConcurrent(t *testing.T) {
+	v := testValidator(t)
+	fx := agentFixtures(t)
+	done := make(chan error, len(fx)*4)
+	for range 4 {
+		for _, raw := range fx {
+			go func() {
+				r, err := Agent(raw, testMeta)
+				if err == nil {
+					err = v.Validate(ClassDeviceInventoryInfo, r.Event)
+				}
+				done <- err
+			}()
+		}
+	}
+	for range len(fx) * 4 {
+		require.NoError(t, <-done)
+	}
 }

@@ -25,6 +25,9 @@ var (
 // DefaultSyncsBeforeContinueAsNew bounds a ConnectionWorkflow run's history.
 const DefaultSyncsBeforeContinueAsNew = 100
 
+// runCanceled is the LastRun status of a sync cancelled by pause or delete (resumed later).
+const runCanceled = "canceled"
+
 type connection struct {
 	st       model.ConnectionWorkflowInput
 	spec     model.ScheduleSpec
@@ -45,6 +48,13 @@ type connection struct {
 // children, never two at once), pause/resume/delete, token rotation, status.
 func ConnectionWorkflow(ctx workflow.Context, in model.ConnectionWorkflowInput) (*model.Empty, error) {
 	c := &connection{st: in, startSeq: in.Seq, paused: in.State == model.StatePaused}
+	// FIX (found by TestContinueAsNewKeepsResumeSeq): c.resume is not part of the
+	// continue-as-new input, so a sync that ended AuthFailed (or was cancelled by pause) right
+	// before continue-as-new was re-run under a NEW seq after the rotation/resume, restarting its
+	// walks instead of resuming them. LastRun carries what is needed to recover it.
+	if in.LastRun != nil && in.LastRun.Seq == in.Seq && (in.LastRun.Status == model.RunAuthFailed || in.LastRun.Status == runCanceled) {
+		c.resume = in.LastRun.Seq
+	}
 	if c.st.Config != nil {
 		c.spec = *c.st.Config
 	}
@@ -262,8 +272,8 @@ func (c *connection) sync(ctx workflow.Context, req model.SyncRequest, ids []str
 	case canceled || errors.As(err, &ce):
 		c.resume = seq // resumed later with the same walks
 		c.st.LastRun = &model.RunSummary{Seq: seq, WorkflowID: wid, StartedAt: now.UTC(), FinishedAt: workflow.Now(ctx).UTC(),
-			Status: "canceled", Mode: mode}
-		c.upsertLastStatus(ctx, "canceled")
+			Status: runCanceled, Mode: mode}
+		c.upsertLastStatus(ctx, runCanceled)
 		return
 	case err != nil:
 		c.resume = 0
@@ -496,7 +506,58 @@ func ParseCron(expr, tz string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q is neither an interval (e.g. 1h, 30m) nor a cron expression (e.g. \"0 2 * * *\", @daily): %v", expr, err)
 	}
+	if spec, ok := s.(*cron.SpecSchedule); ok && spec.Hour&cronStarBit == 0 {
+		return dstSchedule{spec}, nil
+	}
 	return s, nil
+}
+
+// cronStarBit is robfig/cron's marker of a "*" field.
+const cronStarBit = 1 << 63
+
+// dstSchedule gives fixed-hour cron schedules cron(8)'s daylight-saving behaviour.
+//
+// FIX (found by TestCronAcrossDST*): robfig/cron alone skips a run whose wall time falls in the
+// hour a spring-forward change removes ("0 2 * * *" in Europe/Paris had no run on the last
+// Sunday of March) and fires twice a wall time that a fall-back change repeats (two runs on the
+// last Sunday of October). Here the skipped run fires shifted forward by the gap (02:00 ->
+// 03:00 local, the instant of the change) and a repeated wall time fires only at its first
+// occurrence. Schedules with a "*" hour (hourly and finer) keep following the real clock.
+type dstSchedule struct{ *cron.SpecSchedule }
+
+// Next implements cron.Schedule.
+func (s dstSchedule) Next(t time.Time) time.Time {
+	next := s.SpecSchedule.Next(t)
+	loc := s.Location
+	// Spring forward: evaluated on the UTC offset in force at t, a match whose wall time does
+	// not exist in loc lies in the gap and was skipped by robfig/cron.
+	_, off := t.In(loc).Zone()
+	fixed := *s.SpecSchedule
+	fixed.Location = time.FixedZone("", off)
+	if alt := fixed.Next(t); !alt.IsZero() && (next.IsZero() || alt.Before(next)) && !wallTimeExists(alt.In(fixed.Location), loc) {
+		return alt
+	}
+	// Fall back: skip the second occurrence of a repeated wall time.
+	if !next.IsZero() && repeatsEarlierWallTime(next, loc) {
+		next = s.SpecSchedule.Next(next)
+	}
+	return next
+}
+
+func wallTimeExists(w time.Time, loc *time.Location) bool {
+	d := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+	return d.Day() == w.Day() && d.Hour() == w.Hour() && d.Minute() == w.Minute()
+}
+
+func repeatsEarlierWallTime(t time.Time, loc *time.Location) bool {
+	w := t.In(loc)
+	for _, back := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
+		p := t.Add(-back).In(loc)
+		if p.Day() == w.Day() && p.Hour() == w.Hour() && p.Minute() == w.Minute() && p.Second() == w.Second() {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidateSchedule checks a schedule and timezone as the workflow will read them.

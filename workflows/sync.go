@@ -25,7 +25,7 @@ func streamActivityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    12 * time.Hour,
 		ScheduleToCloseTimeout: 24 * time.Hour,
-		HeartbeatTimeout:       2 * time.Minute,
+		HeartbeatTimeout:       time.Minute, // a killed worker's walk resumes elsewhere within a minute
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, NonRetryableErrorTypes: nonRetryable},
 	}

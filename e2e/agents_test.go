@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/ocsf"
+	"github.com/sentinelone-connector/s1conn/simulator"
+	"github.com/sentinelone-connector/s1conn/store"
+)
+
+// storedAgents returns record key → content hash of the connection's active agents, and
+// the removed ones.
+func (h *harness) storedAgents(id string) (active map[string]string, removed map[string]bool) {
+	h.t.Helper()
+	active, removed = map[string]string{}, map[string]bool{}
+	err := h.store.EachRecord(context.Background(), id, model.StreamAgents, func(r *store.StoredRecord) error {
+		if !r.RemovedAt.IsZero() {
+			removed[r.Key] = true
+			return nil
+		}
+		active[r.Key] = r.Hash
+		return nil
+	})
+	require.NoError(h.t, err)
+	return active, removed
+}
+
+// syncWait runs `starter sync ID --wait --json` and returns the run summary.
+func (h *harness) syncWait(id string, extra ...string) model.RunSummary {
+	h.t.Helper()
+	out := h.mustStarter(append([]string{"sync", id, "--wait", "--json"}, extra...)...)
+	var sum model.RunSummary
+	require.NoError(h.t, json.Unmarshal([]byte(out), &sum), out)
+	return sum
+}
+
+func streamResult(sum model.RunSummary, stream string) model.StreamResult {
+	for _, s := range sum.Streams {
+		if s.Stream == stream {
+			return s
+		}
+	}
+	return model.StreamResult{}
+}
+
+func TestE2EAgentsFullDeltaAndReconcile(t *testing.T) {
+	const n = 5000
+	h := newHarness(t, harnessOpts{agents: n})
+	h.startWorker()
+	h.create("acme")
+
+	// The first sync starts on creation; sync --wait queues one more and waits for it.
+	sum := h.syncWait("acme")
+	require.Equal(t, model.RunSuccess, sum.Status, "%+v", sum)
+
+	truth := h.sim.Truth("agents")
+	require.Len(t, truth, n)
+	active, removed := h.storedAgents("acme")
+	require.Equal(t, truth, active, "stored agents must equal the console's, hash for hash")
+	require.Empty(t, removed)
+
+	// The OCSF export validates line by line, one line per agent.
+	v, err := ocsf.NewValidator()
+	require.NoError(t, err)
+	out := h.mustStarter("export", "acme", "--stream", "agents", "--format", "ocsf")
+	lines := 0
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		lines++
+		require.NoError(t, v.Validate(5001, sc.Bytes()), "line %d", lines)
+	}
+	require.Equal(t, n, lines)
+	// raw export is exactly what the console sent.
+	raw := h.mustStarter("export", "acme", "--stream", "agents", "--format", "raw")
+	rawLines := strings.Split(strings.TrimSpace(raw), "\n")
+	require.Len(t, rawLines, n)
+	var first struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(rawLines[0]), &first))
+	want, ok := h.sim.AgentJSON(first.ID)
+	require.True(t, ok)
+	require.JSONEq(t, string(want), rawLines[0])
+
+	// Change 50, add 10, remove 5; a delta sync brings exactly those changes.
+	changed := h.sim.ChangeAgents(50)
+	added := h.sim.AddAgents(10)
+	gone := h.sim.RemoveAgents(5)
+	require.Len(t, changed, 50)
+	require.Len(t, added, 10)
+	require.Len(t, gone, 5)
+	h.sim.ResetRequests()
+	sum = h.syncWait("acme")
+	require.Equal(t, model.RunSuccess, sum.Status)
+	sr := streamResult(sum, model.StreamAgents)
+	require.Equal(t, model.ModeDelta, sr.Mode)
+	require.Equal(t, int64(10), sr.Inserted, "%+v", sr)
+	require.Equal(t, int64(50), sr.Updated, "%+v", sr)
+	// 60 changed records fit one page: the delta needs exactly one request.
+	require.Equal(t, int(sr.Pages), h.sim.CountRequests("GET", "/web/api/v2.1/agents"))
+	require.Equal(t, int64(1), sr.Pages, "%+v", sr)
+	active, _ = h.storedAgents("acme")
+	truth = h.sim.Truth("agents")
+	for _, id := range append(changed, added...) {
+		require.Equal(t, truth[id], active[id], "agent %s", id)
+	}
+
+	// A full reconcile flags the removed agents; the rest equals the console's truth.
+	sum = h.syncWait("acme", "--full")
+	require.Equal(t, model.RunSuccess, sum.Status)
+	sr = streamResult(sum, model.StreamAgents)
+	require.Equal(t, model.ModeFull, sr.Mode)
+	require.Equal(t, int64(5), sr.Removed)
+	active, removed = h.storedAgents("acme")
+	require.Equal(t, truth, active)
+	require.Len(t, removed, 5)
+	for _, id := range gone {
+		require.True(t, removed[id], "agent %s must be flagged removed", id)
+	}
+
+	// status --json reports the state and per-stream counts.
+	var st struct {
+		State  model.State      `json:"state"`
+		Counts map[string]int64 `json:"counts"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(h.mustStarter("status", "acme", "--json")), &st))
+	require.Equal(t, model.StateProcessed, st.State)
+	require.Equal(t, int64(n+10-5), st.Counts["agents"])
+
+	// Only GET requests (and the read-only token-details POST) reached the console.
+	for _, r := range h.sim.Requests() {
+		require.True(t, r.Method == "GET" || (r.Method == "POST" && strings.HasSuffix(r.Path, "/users/api-token-details")), "%s %s", r.Method, r.Path)
+	}
+	// The token never appears in any log line (worker at debug level, starter stderr).
+	require.NotContains(t, h.logs.String(), h.token)
+	require.NotContains(t, h.logs.String(), h.token[:16])
+}
+
+func TestE2EWorkerKilledMidSync(t *testing.T) {
+	const n = 12000
+	h := newHarness(t, harnessOpts{agents: n})
+	// Slow pages so the kill lands mid-walk.
+	h.sim.SetFaults(simulator.Faults{Latency: 60 * time.Millisecond})
+	w := h.startWorker()
+	h.create("kill", "--skip-test")
+
+	// Wait until a few pages are committed, then SIGKILL the worker.
+	require.Eventually(t, func() bool {
+		for _, s := range mustStates(t, h, "kill") {
+			if s.Stream == model.StreamAgents && s.WalkPages >= 3 {
+				return true
+			}
+		}
+		return false
+	}, 2*time.Minute, 50*time.Millisecond)
+	w.kill()
+	pagesAtKill := int64(0)
+	for _, s := range mustStates(t, h, "kill") {
+		if s.Stream == model.StreamAgents {
+			pagesAtKill = s.WalkPages
+		}
+	}
+	require.Less(t, pagesAtKill, int64(n/1000), "the kill must land mid-walk")
+	h.sim.ResetRequests()
+	h.startWorker()
+	require.Eventually(t, func() bool {
+		c, err := h.store.CountRecords(context.Background(), "kill")
+		require.NoError(t, err)
+		for _, s := range mustStates(t, h, "kill") {
+			if s.Stream == model.StreamAgents && s.WalkID == "" && !s.Watermark.IsZero() {
+				return len(c) > 0
+			}
+		}
+		return false
+	}, 5*time.Minute, 100*time.Millisecond)
+	active, removed := h.storedAgents("kill")
+	require.Equal(t, h.sim.Truth("agents"), active)
+	require.Empty(t, removed)
+	// The restarted walk resumed from its checkpoint: it did not re-read the committed pages
+	// (at most the one page in flight when the worker died is read again).
+	after := h.sim.CountRequests("GET", "/web/api/v2.1/agents")
+	require.LessOrEqual(t, int64(after), int64(n/1000)-pagesAtKill+2, "requests after restart")
+	var dup int
+	require.NoError(t, h.store.DB().QueryRow(`SELECT COUNT(*) - COUNT(DISTINCT record_key) FROM agents WHERE connection_id = 'kill'`).Scan(&dup))
+	require.Zero(t, dup)
+}
+
+func mustStates(t *testing.T, h *harness, id string) []*store.StreamState {
+	t.Helper()
+	st, err := h.store.StreamStates(context.Background(), id)
+	require.NoError(t, err)
+	return st
+}
+
+func hashOf(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+var _ = fmt.Sprint
+var _ = hashOf
