@@ -22,14 +22,8 @@ build:
 tools: $(TEMPORAL)
 $(TEMPORAL):
 	@mkdir -p $(TOOLS_BIN)
-	@if command -v temporal >/dev/null 2>&1 && temporal --version 2>/dev/null | grep -q "$(TEMPORAL_VERSION:v%=%)"; then \
-		ln -sf "$$(command -v temporal)" $(TEMPORAL); echo "using $$(command -v temporal)"; \
-	elif [ -x "$$($(GO) env GOPATH)/bin/temporal" ] && "$$($(GO) env GOPATH)/bin/temporal" --version 2>/dev/null | grep -q "$(TEMPORAL_VERSION:v%=%)"; then \
-		ln -sf "$$($(GO) env GOPATH)/bin/temporal" $(TEMPORAL); echo "using $$($(GO) env GOPATH)/bin/temporal"; \
-	else \
-		echo "building the Temporal CLI $(TEMPORAL_VERSION) (about 5 minutes, once)"; \
-		GOBIN=$(TOOLS_BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION); \
-	fi
+	@echo "installing the Temporal CLI $(TEMPORAL_VERSION) into .tools/bin (about 5 minutes the first time, seconds when cached)"
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
 
 ## postgres: start the local PostgreSQL cluster if it is not accepting connections.
 postgres:

@@ -189,7 +189,7 @@ func Run(ctx context.Context, in Input) model.CheckConnectionResult {
 		return model.CheckPass, "read access to " + strings.Join(in.Settings.Streams, ", "), ""
 	})
 	add(CheckDataFetch, func() (string, string, string) {
-		p, err := client.List(ctx, "/agents", scope(in.Settings, url.Values{"limit": {"1"}}))
+		p, err := client.List(ctx, "/agents", scope(in.Settings, url.Values{"limit": {"1"}, "isDecommissioned": {"true,false"}}))
 		if err != nil {
 			if sentinelone.IsPermission(err) {
 				return model.CheckWarn, "cannot count endpoints without Endpoints.view", ""
