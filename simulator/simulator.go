@@ -1,0 +1,213 @@
+// Package simulator is an in-process fake SentinelOne management console
+// (API v2.1) for tests and demos.
+//
+// It serves /web/api/v2.1 with the console's envelopes, exact error bodies,
+// keyset cursors, RBAC permissions, per-token rate limits and injectable
+// faults. The agents stream is derived deterministically from a seed and
+// an index, so a million-agent tenant costs only a sparse overlay of
+// changes. Tests mutate the tenant (ChangeAgents, AddAgents, RemoveAgents)
+// and compare what a client stored against Truth.
+//
+// Streams follow one pattern: a listSpec (parameters, sort fields, limit)
+// plus a lister (count and keyset page), served by serveList; see
+// agents_list.go and scope.go. New streams go in their own file and are
+// registered in routes().
+package simulator
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// APIPrefix is the route prefix of every endpoint.
+const APIPrefix = "/web/api/v2.1"
+
+// DefaultToken is the token a simulator accepts when Options.Tokens is empty.
+const DefaultToken = "sim-token-0123456789abcdef"
+
+// Token is an API token known to the simulator.
+type Token struct {
+	Value string
+	// Permissions such as "Endpoints.view", "Accounts.view", "Sites.view",
+	// "Threats.view", "Custom Alerts.view", "Applications.view", "XDR.view".
+	// Nil or empty grants every permission.
+	Permissions []string
+	// CreatedAt defaults to Now(); a zero ExpiresAt never expires.
+	CreatedAt, ExpiresAt time.Time
+}
+
+// Options configures a Simulator. The zero value is usable.
+type Options struct {
+	Seed            int64
+	Accounts        int // default 1
+	SitesPerAccount int // default 2
+	GroupsPerSite   int // default 2
+	// Agents is the number of base agents: 0 means 2000, negative means none.
+	Agents int
+	// Tokens default to DefaultToken with all permissions, expiring in 180 days.
+	Tokens []Token
+	// EnforceRateLimits applies per (token, path prefix) token buckets at
+	// the published limits (reference §4.2) and answers 429 when exceeded.
+	EnforceRateLimits bool
+	// RetryAfter sends "Retry-After: 1" on every 429.
+	RetryAfter bool
+	// Now is the clock (timestamps, token expiry, rate-limit refill).
+	Now func() time.Time
+	// ListDecommissioned makes GET /agents include decommissioned agents
+	// when isDecommissioned is not given. By default they are omitted, as
+	// the console does [INFERRED]; send isDecommissioned=true,false for all.
+	ListDecommissioned bool
+	// MaxRequestLog bounds the request log (oldest dropped); default 100000.
+	MaxRequestLog int
+}
+
+// Simulator is a fake console. All methods are safe for concurrent use.
+type Simulator struct {
+	opts      Options
+	now       func() time.Time
+	seed      uint64
+	cursorKey []byte
+	scope     *scopeModel
+	agents    *agentStore
+	routes    map[string]*route
+
+	tokMu  sync.RWMutex
+	tokens map[string]Token
+
+	faultMu sync.Mutex
+	faults  Faults
+	rng     *rand.Rand
+
+	limits *rateLimiter
+	log    *requestLog
+
+	srvMu sync.Mutex
+	caPEM []byte
+}
+
+// New builds a simulator. Construction is O(accounts·sites·groups); agents
+// are never materialized.
+func New(opts Options) *Simulator {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Accounts = defaultInt(opts.Accounts, 1)
+	opts.SitesPerAccount = defaultInt(opts.SitesPerAccount, 2)
+	opts.GroupsPerSite = defaultInt(opts.GroupsPerSite, 2)
+	switch {
+	case opts.Agents == 0:
+		opts.Agents = 2000
+	case opts.Agents < 0:
+		opts.Agents = 0
+	}
+	if opts.MaxRequestLog <= 0 {
+		opts.MaxRequestLog = 100_000
+	}
+	now := opts.Now().UTC()
+	if len(opts.Tokens) == 0 {
+		opts.Tokens = []Token{{Value: DefaultToken, CreatedAt: now, ExpiresAt: now.Add(180 * 24 * time.Hour)}}
+	}
+	seed := uint64(opts.Seed)
+	sum := sha256.Sum256(binary.LittleEndian.AppendUint64([]byte("s1sim-cursor"), seed))
+	// Anchor base data to the day so restarts with the same seed agree.
+	t0 := now.Truncate(24 * time.Hour).Add(-400 * 24 * time.Hour).UnixMicro()
+	scope := newScopeModel(seed, opts.Accounts, opts.SitesPerAccount, opts.GroupsPerSite, t0+30*microsPerDay)
+	s := &Simulator{
+		opts: opts, now: opts.Now, seed: seed, cursorKey: sum[:],
+		scope:  scope,
+		agents: newAgentStore(seed, scope, opts.Agents, t0, !opts.ListDecommissioned),
+		tokens: map[string]Token{},
+		rng:    rand.New(rand.NewPCG(seed, 0x5eed)),
+		limits: newRateLimiter(opts.EnforceRateLimits, opts.RetryAfter),
+		log:    &requestLog{max: opts.MaxRequestLog},
+	}
+	for _, t := range opts.Tokens {
+		s.AddToken(t)
+	}
+	s.routes = s.buildRoutes()
+	return s
+}
+
+func defaultInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// nowMicros is the clock truncated to microseconds.
+func (s *Simulator) nowMicros() int64 { return s.now().UnixMicro() }
+
+// ChangeAgents changes n random live agents: updatedAt becomes Now() and
+// the content changes (agentVersion, lastActiveDate, networkStatus). It
+// returns the affected IDs.
+func (s *Simulator) ChangeAgents(n int) []string { return s.agents.change(n, s.nowMicros()) }
+
+// AddAgents registers n new agents created (and updated) at Now().
+func (s *Simulator) AddAgents(n int) []string { return s.agents.add(n, s.nowMicros()) }
+
+// RemoveAgents deletes n random live agents.
+func (s *Simulator) RemoveAgents(n int) []string { return s.agents.remove(n) }
+
+// AgentCount returns the number of live agents (decommissioned included).
+func (s *Simulator) AgentCount() int { return s.agents.liveCount() }
+
+// Truth returns the current records of a stream: ID → hex sha256 of the
+// exact JSON bytes the API returns for it now. Streams: "agents" (all live
+// agents, decommissioned included). Unknown streams return nil. It renders
+// every record, so use it on test-sized tenants.
+func (s *Simulator) Truth(stream string) map[string]string {
+	switch stream {
+	case "agents":
+		return s.agents.truth()
+	}
+	return nil
+}
+
+// AgentJSON returns the exact JSON the API would return for an agent ID now.
+func (s *Simulator) AgentJSON(id string) ([]byte, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	st := s.agents
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	v, ok := st.indexOf(n)
+	if !ok || !st.live(v) {
+		return nil, false
+	}
+	return st.render(v, st.dirty[v]), true
+}
+
+// AddToken adds (or replaces) a token.
+func (s *Simulator) AddToken(t Token) {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = s.now()
+	}
+	s.tokMu.Lock()
+	s.tokens[t.Value] = t
+	s.tokMu.Unlock()
+}
+
+// RevokeToken makes subsequent requests with the token fail with 401.
+func (s *Simulator) RevokeToken(value string) {
+	s.tokMu.Lock()
+	delete(s.tokens, value)
+	s.tokMu.Unlock()
+}
+
+// lookupToken returns a valid (known, unexpired) token.
+func (s *Simulator) lookupToken(value string) (Token, bool) {
+	s.tokMu.RLock()
+	t, ok := s.tokens[value]
+	s.tokMu.RUnlock()
+	if !ok || value == "" || (!t.ExpiresAt.IsZero() && !s.now().Before(t.ExpiresAt)) {
+		return Token{}, false
+	}
+	return t, true
+}
