@@ -517,7 +517,7 @@ const cronStarBit = 1 << 63
 
 // dstSchedule gives fixed-hour cron schedules cron(8)'s daylight-saving behaviour.
 //
-// FIX (found by TestCronAcrossDST*): robfig/cron alone skips a run whose wall time falls in the
+// FIX (found by TestNextRunCronAcrossDST* and TestCronScheduleThroughWorkflow): robfig/cron alone skips a run whose wall time falls in the
 // hour a spring-forward change removes ("0 2 * * *" in Europe/Paris had no run on the last
 // Sunday of March) and fires twice a wall time that a fall-back change repeats (two runs on the
 // last Sunday of October). Here the skipped run fires shifted forward by the gap (02:00 ->

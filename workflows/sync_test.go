@@ -1,0 +1,211 @@
+package workflows_test
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/workflows"
+)
+
+const walkTime = 10 * time.Minute // each stream walk's length on the test clock
+
+// syncHarness runs SyncWorkflow alone with a SyncStream mock that takes walkTime and fails the
+// streams named in fail with the given error.
+type syncHarness struct {
+	env      *testsuite.TestWorkflowEnvironment
+	mu       sync.Mutex
+	inputs   []model.SyncStreamInput
+	starts   map[string]time.Time
+	ends     map[string]time.Time
+	started  []model.StartRunInput
+	finished []model.FinishRunInput
+}
+
+func newSyncHarness(t *testing.T, fail map[string]error) *syncHarness {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(t0)
+	env.SetTestTimeout(20 * time.Second)
+	h := &syncHarness{env: env, starts: map[string]time.Time{}, ends: map[string]time.Time{}}
+	env.RegisterWorkflowWithOptions(workflows.SyncWorkflow, workflow.RegisterOptions{Name: model.SyncWorkflowName})
+	env.RegisterActivityWithOptions(func(_ context.Context, in model.StartRunInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.started = append(h.started, in)
+		return nil
+	}, activity.RegisterOptions{Name: model.ActivityStartRun})
+	env.RegisterActivityWithOptions(func(_ context.Context, in model.FinishRunInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.finished = append(h.finished, in)
+		return nil
+	}, activity.RegisterOptions{Name: model.ActivityFinishRun})
+	env.RegisterActivityWithOptions(func(context.Context, model.SyncStreamInput) (model.StreamResult, error) {
+		panic("replaced by the mock")
+	}, activity.RegisterOptions{Name: model.ActivitySyncStream})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name != model.ActivitySyncStream {
+			return
+		}
+		var in model.SyncStreamInput
+		assert.NoError(t, args.Get(&in))
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.inputs = append(h.inputs, in)
+		h.starts[in.Stream] = env.Now()
+	})
+	env.OnActivity(model.ActivitySyncStream, mock.Anything, mock.Anything).After(walkTime).Return(
+		func(_ context.Context, in model.SyncStreamInput) (model.StreamResult, error) {
+			h.mu.Lock()
+			h.ends[in.Stream] = env.Now()
+			h.mu.Unlock()
+			if err := fail[in.Stream]; err != nil {
+				return model.StreamResult{}, err
+			}
+			return model.StreamResult{Stream: in.Stream, Mode: in.Mode, Pages: 2, Fetched: 150, Inserted: 150}, nil
+		})
+	return h
+}
+
+func (h *syncHarness) run(t *testing.T, in model.SyncWorkflowInput) model.RunSummary {
+	t.Helper()
+	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: model.SyncWorkflowID(in.ConnectionID, in.Seq)})
+	h.env.ExecuteWorkflow(model.SyncWorkflowName, in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	var res model.SyncWorkflowResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	return res.Summary
+}
+
+// maxInFlight is the largest number of walks running at one instant.
+func (h *syncHarness) maxInFlight() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	type ev struct {
+		at    time.Time
+		delta int
+	}
+	var evs []ev
+	for s, st := range h.starts {
+		evs = append(evs, ev{st, +1}, ev{h.ends[s], -1})
+	}
+	sort.Slice(evs, func(i, j int) bool {
+		if !evs[i].at.Equal(evs[j].at) {
+			return evs[i].at.Before(evs[j].at)
+		}
+		return evs[i].delta < evs[j].delta // an end and a start at the same instant do not overlap
+	})
+	n, most := 0, 0
+	for _, e := range evs {
+		n += e.delta
+		most = max(most, n)
+	}
+	return most
+}
+
+func TestSyncWorkflowWalksEveryStreamWithBoundedConcurrency(t *testing.T) {
+	h := newSyncHarness(t, nil)
+	in := model.SyncWorkflowInput{ConnectionID: connID, Seq: 7, Streams: model.AllStreams, Mode: model.ModeDelta,
+		Backfill: time.Hour, Concurrency: 2}
+	sum := h.run(t, in)
+
+	assert.Equal(t, model.RunSuccess, sum.Status)
+	assert.Nil(t, sum.Error)
+	assert.Equal(t, int64(7), sum.Seq)
+	assert.Equal(t, model.SyncWorkflowID(connID, 7), sum.WorkflowID)
+	assert.Equal(t, model.ModeDelta, sum.Mode)
+	require.Len(t, sum.Streams, len(model.AllStreams))
+	for i, s := range model.AllStreams {
+		assert.Equal(t, s, sum.Streams[i].Stream, "results keep the input's stream order")
+		assert.Equal(t, int64(150), sum.Streams[i].Fetched)
+	}
+	assert.Equal(t, t0, sum.StartedAt)
+	assert.Equal(t, 3*walkTime, sum.FinishedAt.Sub(sum.StartedAt), "6 walks, 2 at a time, 10m each")
+
+	h.mu.Lock()
+	require.Len(t, h.inputs, len(model.AllStreams))
+	for _, w := range h.inputs {
+		assert.Equal(t, workflows.WalkID(connID, 7, w.Stream), w.WalkID)
+		assert.Equal(t, connID, w.ConnectionID)
+		assert.Equal(t, model.ModeDelta, w.Mode)
+		assert.Equal(t, time.Hour, w.Backfill)
+	}
+	require.Len(t, h.started, 1)
+	assert.Equal(t, model.StartRunInput{ConnectionID: connID, Seq: 7, WorkflowID: model.SyncWorkflowID(connID, 7),
+		Mode: model.ModeDelta, Streams: model.AllStreams}, h.started[0])
+	require.Len(t, h.finished, 1)
+	assert.Equal(t, sum, h.finished[0].Summary, "FinishRun records the returned summary")
+	h.mu.Unlock()
+	assert.Equal(t, 2, h.maxInFlight())
+}
+
+func TestSyncWorkflowDefaultConcurrencyIsThree(t *testing.T) {
+	h := newSyncHarness(t, nil)
+	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: connID, Seq: 1, Streams: model.AllStreams, Mode: model.ModeFull})
+	assert.Equal(t, model.RunSuccess, sum.Status)
+	assert.Equal(t, 3, h.maxInFlight())
+	assert.Equal(t, 2*walkTime, sum.FinishedAt.Sub(sum.StartedAt))
+}
+
+func TestSyncWorkflowAuthFailure(t *testing.T) {
+	h := newSyncHarness(t, map[string]error{
+		model.StreamXDRAssets: temporal.NewNonRetryableApplicationError("401 Unauthorized", model.ErrTypeAuth, nil),
+		model.StreamAgents:    temporal.NewNonRetryableApplicationError("403 Forbidden", model.ErrTypePermission, nil),
+	})
+	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: connID, Seq: 3, Streams: []string{model.StreamAgents, model.StreamXDRAssets, model.StreamApplications},
+		Mode: model.ModeDelta})
+
+	assert.Equal(t, model.RunAuthFailed, sum.Status, "a 401 on any stream makes the run auth_failed")
+	require.NotNil(t, sum.Error)
+	assert.Equal(t, model.ErrTypeAuth, sum.Error.Type, "the 401 wins over the earlier 403")
+	assert.Equal(t, model.StreamXDRAssets, sum.Error.Stream)
+	assert.Contains(t, sum.Error.Remediation, "rotate-token")
+	require.Len(t, sum.Streams, 3)
+	assert.Nil(t, sum.Streams[2].Error)
+	h.env.AssertActivityNumberOfCalls(t, model.ActivitySyncStream, 3) // non-retryable: no second attempt
+	require.Len(t, h.finished, 1)
+	assert.Equal(t, model.RunAuthFailed, h.finished[0].Summary.Status)
+}
+
+func TestSyncWorkflowOneFailingStreamIsPartial(t *testing.T) {
+	h := newSyncHarness(t, map[string]error{
+		model.StreamApplications: temporal.NewNonRetryableApplicationError("403 Forbidden", model.ErrTypePermission, nil),
+	})
+	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: connID, Seq: 4, Streams: []string{model.StreamAgents, model.StreamXDRAssets, model.StreamApplications},
+		Mode: model.ModeDelta})
+
+	assert.Equal(t, model.RunPartial, sum.Status)
+	require.NotNil(t, sum.Error)
+	assert.Equal(t, model.ErrTypePermission, sum.Error.Type)
+	assert.Equal(t, model.StreamApplications, sum.Error.Stream)
+	assert.NotEmpty(t, sum.Error.Remediation)
+	require.Len(t, sum.Streams, 3)
+	assert.Nil(t, sum.Streams[0].Error)
+	assert.Nil(t, sum.Streams[1].Error)
+	require.NotNil(t, sum.Streams[2].Error)
+	assert.Equal(t, model.StreamApplications, sum.Streams[2].Stream)
+}
+
+func TestSyncWorkflowAllStreamsFailingIsFailed(t *testing.T) {
+	cfg := temporal.NewNonRetryableApplicationError("bad filter", model.ErrTypeConfig, nil)
+	h := newSyncHarness(t, map[string]error{model.StreamAgents: cfg, model.StreamThreats: cfg})
+	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: connID, Seq: 5, Streams: []string{model.StreamAgents, model.StreamThreats}, Mode: model.ModeFull})
+	assert.Equal(t, model.RunFailed, sum.Status)
+	require.NotNil(t, sum.Error)
+	assert.Equal(t, model.ErrTypeConfig, sum.Error.Type)
+}
