@@ -148,6 +148,13 @@ type ConnectionWorkflowInput struct {
 	Checks         []CheckResult  `json:",omitempty"`
 	Config         *ScheduleSpec  `json:",omitempty"`
 	Testing        *TestingPolicy `json:",omitempty"`
+	// PausedFrom is the state a pause interrupted; resume returns to it when it needs a human
+	// (AuthFailed, TestFailed, Failed) and to Scheduled otherwise.
+	PausedFrom State `json:",omitempty"`
+	// ResumeStreams are the streams of the interrupted sync that the resumed run must finish.
+	ResumeStreams []string `json:",omitempty"`
+	// TokenGen counts accepted rotations, so a 401 from a token replaced mid-sync retries at once.
+	TokenGen int64 `json:",omitempty"`
 }
 
 // TestingPolicy lets workflow tests shorten behaviour; nil in production.

@@ -100,6 +100,7 @@ func (c *connection) run(ctx workflow.Context) (*model.Empty, error) {
 		}
 		if c.paused {
 			if c.st.State != model.StatePaused {
+				c.st.PausedFrom = c.st.State
 				c.setState(ctx, model.StatePaused)
 			}
 			c.waitEvent(ctx, time.Time{})
@@ -107,7 +108,14 @@ func (c *connection) run(ctx workflow.Context) (*model.Empty, error) {
 		}
 		switch c.st.State {
 		case model.StatePaused:
-			c.setState(ctx, model.StateScheduled)
+			// Resume returns to a state that needs a human; anything else is ready to schedule.
+			switch c.st.PausedFrom {
+			case model.StateAuthFailed, model.StateTestFailed, model.StateFailed:
+				c.setState(ctx, c.st.PausedFrom)
+			default:
+				c.setState(ctx, model.StateScheduled)
+			}
+			c.st.PausedFrom = ""
 			continue
 		case model.StateTestFailed, model.StateFailed:
 			if len(c.st.Pending) == 0 && !c.rotated {
@@ -226,7 +234,10 @@ func (c *connection) sync(ctx workflow.Context, req model.SyncRequest, ids []str
 	streams := req.Streams
 	if len(streams) == 0 {
 		streams = c.spec.Streams
+	} else if c.resume != 0 {
+		streams = union(append([]string(nil), c.st.ResumeStreams...), streams) // finish the interrupted walks too
 	}
+	gen := c.st.TokenGen
 	mode := model.ModeDelta
 	if req.Full || c.st.LastFullAt.IsZero() || (c.spec.ReconcileEvery > 0 && now.Sub(c.st.LastFullAt) >= c.spec.ReconcileEvery) {
 		mode = model.ModeFull
@@ -271,12 +282,13 @@ func (c *connection) sync(ctx workflow.Context, req model.SyncRequest, ids []str
 	switch {
 	case canceled || errors.As(err, &ce):
 		c.resume = seq // resumed later with the same walks
+		c.st.ResumeStreams = streams
 		c.st.LastRun = &model.RunSummary{Seq: seq, WorkflowID: wid, StartedAt: now.UTC(), FinishedAt: workflow.Now(ctx).UTC(),
 			Status: runCanceled, Mode: mode}
 		c.upsertLastStatus(ctx, runCanceled)
 		return
 	case err != nil:
-		c.resume = 0
+		c.resume, c.st.ResumeStreams = 0, nil
 		c.st.LastError = &model.ErrorInfo{At: workflow.Now(ctx).UTC(), Type: "SyncFailed", Message: err.Error(), Remediation: remediation("")}
 		c.st.LastRun = &model.RunSummary{Seq: seq, WorkflowID: wid, StartedAt: now.UTC(), FinishedAt: workflow.Now(ctx).UTC(),
 			Status: model.RunFailed, Mode: mode, Error: c.st.LastError}
@@ -290,18 +302,22 @@ func (c *connection) sync(ctx workflow.Context, req model.SyncRequest, ids []str
 	switch sum.Status {
 	case model.RunAuthFailed:
 		c.resume = seq
+		c.st.ResumeStreams = streams
+		if c.st.TokenGen != gen {
+			c.rotated = true // the token was replaced while this sync ran: retry with the new one
+		}
 		c.st.LastError = sum.Error
 		c.setState(ctx, model.StateAuthFailed)
 		return
 	case model.RunFailed:
-		c.resume = 0
+		c.resume, c.st.ResumeStreams = 0, nil
 		c.st.LastError = sum.Error
 		if sum.Error != nil && (sum.Error.Type == model.ErrTypeConfig || sum.Error.Type == model.ErrTypeNotFound || sum.Error.Type == model.ErrTypePermission) {
 			c.setState(ctx, model.StateFailed)
 			return
 		}
 	default:
-		c.resume = 0
+		c.resume, c.st.ResumeStreams = 0, nil
 		c.st.LastError = sum.Error
 		if mode == model.ModeFull && sum.Status == model.RunSuccess && len(streams) == len(c.spec.Streams) {
 			c.st.LastFullAt = sum.StartedAt
@@ -627,6 +643,7 @@ func (c *connection) rotateToken(ctx workflow.Context, req model.RotateTokenRequ
 		_ = workflow.UpsertTypedSearchAttributes(ctx, SATokenExpiresAt.ValueSet(res.TokenExpiresAt))
 	}
 	c.st.Checks = res.Checks
+	c.st.TokenGen++
 	workflow.GetLogger(ctx).Info("token rotated", "fingerprint", req.Fingerprint)
 	if c.st.State == model.StateAuthFailed || c.st.State == model.StateTestFailed {
 		c.rotated = true
