@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +59,8 @@ func streamResult(sum model.RunSummary, stream string) model.StreamResult {
 func TestE2EAgentsFullDeltaAndReconcile(t *testing.T) {
 	const n = 5000
 	h := newHarness(t, harnessOpts{agents: n})
-	h.startWorker()
+	metricsAddr := freeAddr(t)
+	h.startWorker("METRICS_ADDR=" + metricsAddr)
 	h.create("acme")
 
 	// The first sync starts on creation; sync --wait queues one more and waits for it.
@@ -137,6 +140,14 @@ func TestE2EAgentsFullDeltaAndReconcile(t *testing.T) {
 	require.Equal(t, model.StateProcessed, st.State)
 	require.Equal(t, int64(n+10-5), st.Counts["agents"])
 
+	// The worker's Prometheus counters agree with the stored rows.
+	m := scrape(t, "http://"+metricsAddr+"/metrics")
+	require.Equal(t, float64(n+10), m[`s1conn_records_stored_total{connection="acme",outcome="inserted",stream="agents"}`])
+	require.Equal(t, float64(50), m[`s1conn_records_stored_total{connection="acme",outcome="updated",stream="agents"}`])
+	require.Equal(t, float64(5), m[`s1conn_records_stored_total{connection="acme",outcome="removed",stream="agents"}`])
+	require.Greater(t, m[`s1conn_api_requests_total{connection="acme",path="/agents",status="200"}`], float64(0))
+	require.Greater(t, m[`s1conn_watermark_timestamp_seconds{connection="acme",stream="agents"}`], float64(0))
+
 	// Only GET requests (and the read-only token-details POST) reached the console.
 	for _, r := range h.sim.Requests() {
 		require.True(t, r.Method == "GET" || (r.Method == "POST" && strings.HasSuffix(r.Path, "/users/api-token-details")), "%s %s", r.Method, r.Path)
@@ -209,3 +220,35 @@ func hashOf(b []byte) string {
 
 var _ = fmt.Sprint
 var _ = hashOf
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// scrape reads a Prometheus text endpoint into series → value.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		i := strings.LastIndex(line, " ")
+		var v float64
+		_, err := fmt.Sscan(line[i+1:], &v)
+		require.NoError(t, err, line)
+		out[line[:i]] = v
+	}
+	return out
+}

@@ -132,10 +132,10 @@ type proc struct {
 }
 
 // startWorker runs the worker binary; it is killed at cleanup.
-func (h *harness) startWorker() *proc {
+func (h *harness) startWorker(extraEnv ...string) *proc {
 	h.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "worker"))
-	cmd.Env = h.env
+	cmd.Env = append(append([]string{}, h.env...), extraEnv...)
 	cmd.Stdout, cmd.Stderr = h.logs, h.logs
 	require.NoError(h.t, cmd.Start())
 	p := &proc{cmd: cmd, done: make(chan error, 1)}

@@ -68,7 +68,7 @@ func TestE2ETokenRevokedMidSyncThenRotated(t *testing.T) {
 	require.Eventually(t, func() bool { return h.state("rot") == model.StateAuthFailed }, 2*time.Minute, 100*time.Millisecond)
 
 	var st struct {
-		State     model.State     `json:"state"`
+		State     model.State      `json:"state"`
 		LastError *model.ErrorInfo `json:"lastError"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(h.mustStarter("status", "rot", "--json")), &st))
