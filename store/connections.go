@@ -88,6 +88,22 @@ func (s *Store) CreateConnection(ctx context.Context, c *Connection) error {
 			return fmt.Errorf("connection %q %w: choose another --id or delete it first", c.ID, ErrExists)
 		case err == nil:
 			// A deleted connection's ID may be reused: its old row (and kept data) is replaced.
+			// Fix: the old checkpoints and run history went on as the new connection's: its first sync
+			// (seq 1, the same deterministic walk ID) could resume the old connection's unfinished walk
+			// with that console's cursor and params, a delta would start from the old watermark, and
+			// StartRun/FinishRun collided with the old runs' (connection_id, seq). Drop them; kept
+			// records stay until the new connection's first (full, since no watermark) walk reconciles
+			// them, which needs their seen_walk forgotten (the new walks reuse the old walk IDs).
+			for _, t := range []string{"stream_state", "sync_runs"} {
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM `+t+` WHERE connection_id = ?`), c.ID); err != nil {
+					return fmt.Errorf("clearing %s of deleted connection %s: %w", t, c.ID, err)
+				}
+			}
+			for _, t := range RecordTables() {
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE `+t+` SET seen_walk = NULL WHERE connection_id = ?`), c.ID); err != nil {
+					return fmt.Errorf("clearing %s of deleted connection %s: %w", t, c.ID, err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM connections WHERE id = ?`), c.ID); err != nil {
 				return err
 			}

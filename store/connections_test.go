@@ -212,3 +212,46 @@ func TestPurgeConnection(t *testing.T) {
 		require.NoError(t, s.PurgeConnection(ctx, "gone"))
 	})
 }
+
+// Reusing a deleted connection's ID must not hand the new connection the old one's checkpoint
+// (an unfinished walk with the same deterministic walk ID would be resumed, with the old console's
+// cursor) nor its run history (same seq numbers).
+func TestReusedIDStartsFromScratch(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		s, clk := openClocked(t, url)
+		ctx := t.Context()
+		mustCreateConn(t, s, "c")
+		// Sync 1 finished a walk, sync 2 was deleted mid-walk.
+		_, _, err := s.BeginWalk(ctx, "c", model.StreamAgents, "c:1:agents", model.ModeFull, "")
+		require.NoError(t, err)
+		_, err = s.CommitPage(ctx, pg(t, "c", "c:1:agents", true, "", mkRecords(0, 3, 1)...))
+		require.NoError(t, err)
+		require.NoError(t, s.StartRun(ctx, model.StartRunInput{ConnectionID: "c", Seq: 1, WorkflowID: "old-1", Mode: model.ModeFull}))
+		require.NoError(t, s.FinishRun(ctx, "c", model.RunSummary{Seq: 1, WorkflowID: "old-1", Status: model.RunSuccess}))
+		_, _, err = s.BeginWalk(ctx, "c", model.StreamAgents, "c:2:agents", model.ModeDelta, "old=params")
+		require.NoError(t, err)
+		_, err = s.CommitPage(ctx, pg(t, "c", "c:2:agents", false, "old-cursor", mkRecord(3, 1)))
+		require.NoError(t, err)
+		require.NoError(t, s.SetState(ctx, "c", model.StateDeleted, nil, time.Time{}))
+
+		clk.advance(time.Hour)
+		mustCreateConn(t, s, "c")
+		sts, err := s.StreamStates(ctx, "c")
+		require.NoError(t, err)
+		assert.Empty(t, sts, "the new connection has no checkpoint")
+		runs, err := s.LastRuns(ctx, "c", 10)
+		require.NoError(t, err)
+		assert.Empty(t, runs, "the new connection has no runs")
+		st, resumed, err := s.BeginWalk(ctx, "c", model.StreamAgents, "c:2:agents", model.ModeFull, "new=params")
+		require.NoError(t, err)
+		assert.False(t, resumed, "the old connection's walk must not be resumed")
+		assert.Empty(t, st.WalkCursor)
+		assert.True(t, st.Watermark.IsZero())
+		// Kept records are still there, until the new connection's full walk reconciles them.
+		assert.Equal(t, int64(4), counts(t, s, "c").Total)
+		pc, err := s.CommitPage(ctx, pg(t, "c", "c:2:agents", true, "", mkRecord(0, 1)))
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), pc.Removed)
+	})
+}

@@ -464,6 +464,18 @@ func (s *Store) EachRecord(ctx context.Context, connID, stream string, fn func(*
 		return fmt.Errorf("reading %s: %w", stream, err)
 	}
 	defer rows.Close()
+	// Fix: SQLite has no boolean type, so BOOLEAN flat columns came back as int64 0/1 there (and
+	// `export --format flat` wrote 1/0 instead of true/false as on PostgreSQL). Convert them back.
+	isBool := make([]bool, len(t.FlatColumns))
+	if !s.isPG {
+		cts, err := rows.ColumnTypes()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", stream, err)
+		}
+		for i := range isBool {
+			isBool[i] = strings.EqualFold(cts[len(cols)-len(t.FlatColumns)+i].DatabaseTypeName(), "BOOLEAN")
+		}
+	}
 	for rows.Next() {
 		var r StoredRecord
 		var raw, ev string
@@ -482,6 +494,14 @@ func (s *Store) EachRecord(ctx context.Context, connID, stream string, fn func(*
 		for i, c := range t.FlatColumns {
 			if b, ok := vals[i].([]byte); ok {
 				vals[i] = string(b)
+			}
+			if n, ok := vals[i].(int64); ok && isBool[i] {
+				vals[i] = n != 0
+			}
+			// Fix: timestamps came back in the session's zone on PostgreSQL and in time.Local on
+			// SQLite, so exports depended on the server/machine zone; return UTC like every other time.
+			if tm, ok := vals[i].(time.Time); ok {
+				vals[i] = tm.UTC()
 			}
 			r.Flat[c] = vals[i]
 		}

@@ -92,10 +92,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if s.isPG {
 		// Serialise concurrent workers migrating the same database.
-		if _, err := s.db.ExecContext(ctx, `SELECT pg_advisory_lock(7413001)`); err != nil {
+		// Fix: a session-level advisory lock belongs to the connection that took it. Locking and
+		// unlocking through the pool (s.db.ExecContext) may run the unlock on another connection
+		// (it then fails silently) and leave the lock held by an idle pooled connection, blocking
+		// every other process's Open until this store closes. Hold it on one dedicated connection.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
 			return fmt.Errorf("locking for migrations: %w", err)
 		}
-		defer s.db.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7413001)`) //nolint:errcheck
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7413001)`); err != nil {
+			return fmt.Errorf("locking for migrations: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7413001)`) //nolint:errcheck
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("applying database migrations: %w", err)
