@@ -103,9 +103,11 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 		}
 	}
 	res := &model.StreamResult{Stream: in.Stream, Mode: mode, Resumed: resumed, Pages: st.WalkPages, Fetched: st.WalkFetched,
-		Inserted: st.WalkInserted, Updated: st.WalkUpdated, Unchanged: st.WalkUnchanged, Watermark: st.Watermark}
-	if resumed && st.WalkCursor == "" && st.WalkPages > 0 {
-		// The walk's last page was committed but the activity did not report back: nothing left to do.
+		Inserted: st.WalkInserted, Updated: st.WalkUpdated, Unchanged: st.WalkUnchanged, Watermark: st.Watermark,
+		TotalItems: st.WalkTotal}
+	if st.Completed {
+		// The walk's last page was committed but the activity did not report back: report it, walk nothing.
+		res.Removed = st.WalkRemoved
 		return finish(res, start), nil
 	}
 	meta := ocsf.Meta{ConnectionID: in.ConnectionID, ConsoleURL: conn.ConsoleURL, ProductVersion: a.Version}

@@ -68,7 +68,11 @@ type StreamState struct {
 	WalkUpdated    int64
 	WalkUnchanged  int64
 	WalkTotal      int64
-	UpdatedAt      time.Time
+	WalkRemoved    int64
+	LastWalkID     string
+	// Completed is set by BeginWalk when the requested walk already finished (a retried activity).
+	Completed bool
+	UpdatedAt time.Time
 }
 
 type streamRow struct {
@@ -88,6 +92,8 @@ type streamRow struct {
 	WalkUpdated    int64          `db:"walk_updated"`
 	WalkUnchanged  int64          `db:"walk_unchanged"`
 	WalkTotal      int64          `db:"walk_total"`
+	WalkRemoved    int64          `db:"walk_removed"`
+	LastWalkID     sql.NullString `db:"last_walk_id"`
 	UpdatedAt      time.Time      `db:"updated_at"`
 }
 
@@ -97,11 +103,12 @@ func (r streamRow) state() *StreamState {
 		WalkParams: r.WalkParams.String, WalkCursor: r.WalkCursor.String, WalkMaxUpdated: scanTime(r.WalkMaxUpdated),
 		WalkStartedAt: scanTime(r.WalkStartedAt), WalkPages: r.WalkPages, WalkFetched: r.WalkFetched,
 		WalkInserted: r.WalkInserted, WalkUpdated: r.WalkUpdated, WalkUnchanged: r.WalkUnchanged,
-		WalkTotal: r.WalkTotal, UpdatedAt: r.UpdatedAt.UTC()}
+		WalkTotal: r.WalkTotal, WalkRemoved: r.WalkRemoved, LastWalkID: r.LastWalkID.String, UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 const streamColumns = `connection_id, stream, watermark, last_full_at, walk_id, walk_mode, walk_params, walk_cursor,
-	walk_max_updated, walk_started_at, walk_pages, walk_fetched, walk_inserted, walk_updated, walk_unchanged, walk_total, updated_at`
+	walk_max_updated, walk_started_at, walk_pages, walk_fetched, walk_inserted, walk_updated, walk_unchanged, walk_total, updated_at,
+	walk_removed, last_walk_id`
 
 func getStreamState(ctx context.Context, q sqlx.QueryerContext, rebind func(string) string, connID, stream string) (*StreamState, error) {
 	var r streamRow
@@ -141,16 +148,21 @@ func (s *Store) BeginWalk(ctx context.Context, connID, stream, walkID, mode, par
 			st, resumed = cur, true
 			return nil
 		}
+		if cur.LastWalkID == walkID && walkID != "" && cur.WalkID == "" {
+			cur.Completed = true
+			st, resumed = cur, true
+			return nil
+		}
 		now := s.now()
 		cur.WalkID, cur.WalkMode, cur.WalkParams, cur.WalkCursor = walkID, mode, params, ""
 		cur.WalkMaxUpdated, cur.WalkStartedAt = time.Time{}, now
-		cur.WalkPages, cur.WalkFetched, cur.WalkInserted, cur.WalkUpdated, cur.WalkUnchanged, cur.WalkTotal = 0, 0, 0, 0, 0, 0
+		cur.WalkPages, cur.WalkFetched, cur.WalkInserted, cur.WalkUpdated, cur.WalkUnchanged, cur.WalkTotal, cur.WalkRemoved = 0, 0, 0, 0, 0, 0, 0
 		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO stream_state (`+streamColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, '', NULL, ?, 0, 0, 0, 0, 0, 0, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, '', NULL, ?, 0, 0, 0, 0, 0, 0, ?, 0, NULL)
 			ON CONFLICT (connection_id, stream) DO UPDATE SET walk_id = excluded.walk_id, walk_mode = excluded.walk_mode,
 			walk_params = excluded.walk_params, walk_cursor = '', walk_max_updated = NULL, walk_started_at = excluded.walk_started_at,
 			walk_pages = 0, walk_fetched = 0, walk_inserted = 0, walk_updated = 0, walk_unchanged = 0, walk_total = 0,
-			updated_at = excluded.updated_at`),
+			walk_removed = 0, updated_at = excluded.updated_at`),
 			connID, stream, nullTime(cur.Watermark), nullTime(cur.LastFullAt), walkID, mode, params, now, now)
 		if err != nil {
 			return fmt.Errorf("starting the %s walk: %w", stream, err)
@@ -264,8 +276,9 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 			lastFull = st.WalkStartedAt
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE stream_state SET watermark = ?, last_full_at = ?, walk_id = NULL,
-			walk_cursor = NULL, walk_params = NULL, updated_at = ? WHERE connection_id = ? AND stream = ?`),
-			nullTime(pc.Watermark), nullTime(lastFull), now, p.ConnectionID, p.Table.Stream)
+			walk_cursor = NULL, walk_params = NULL, last_walk_id = ?, walk_removed = ?, updated_at = ?
+			WHERE connection_id = ? AND stream = ?`),
+			nullTime(pc.Watermark), nullTime(lastFull), p.WalkID, pc.Removed, now, p.ConnectionID, p.Table.Stream)
 		return err
 	})
 	return pc, err
