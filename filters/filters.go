@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sentinelone-connector/s1conn/model"
 )
@@ -66,14 +67,20 @@ func Parse(data []byte) (map[string]map[string]string, error) {
 			if why, ok := controlled[k]; ok {
 				return nil, fmt.Errorf("filters.%s.%s is set by the connector and cannot be overridden: %s", stream, k, why)
 			}
-			for _, dk := range deltaKeys[stream] {
-				if k == dk {
-					return nil, fmt.Errorf("filters.%s.%s is the delta watermark the connector manages: use --lookback / --backfill to choose how far back to read", stream, k)
-				}
+			if contains(deltaKeys[stream], k) || contains(backfillKeys[stream], k) {
+				return nil, fmt.Errorf("filters.%s.%s is the delta watermark the connector manages: use --lookback / --backfill to choose how far back to read", stream, k)
+			}
+			if allowed := Allowed(stream); allowed != nil && !contains(allowed, k) {
+				return nil, fmt.Errorf("filters.%s.%s is not a parameter of that endpoint: did you mean %q?", stream, k, closest(k, allowed))
 			}
 			v, err := value(raw)
 			if err != nil {
 				return nil, fmt.Errorf("filters.%s.%s: %v", stream, k, err)
+			}
+			if field, op, ok := strings.Cut(k, "__"); ok && timeFields[field] && op != "between" {
+				if _, err := parseTime(v); err != nil {
+					return nil, fmt.Errorf("filters.%s.%s: %q is not an ISO-8601 timestamp like 2024-01-16T00:00:00.000000Z", stream, k, v)
+				}
 			}
 			m[k] = v
 		}
@@ -142,4 +149,13 @@ func kind(v any) string {
 		return "an array"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+func parseTime(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("not a timestamp")
 }

@@ -185,12 +185,15 @@ func (s *Store) ResetWalkCursor(ctx context.Context, connID, stream, walkID stri
 type Page struct {
 	ConnectionID string
 	Table        Table
-	WalkID       string
-	Full         bool   // a full walk: rows not seen by the end of it are marked removed
-	NextCursor   string // "" when this is the walk's last page
-	TotalItems   int64
-	Fetched      int64 // records the console returned on this page (before de-duplication)
-	Records      []Record
+	// Checkpoint names the stream_state row of this walk; empty = Table.Stream. Backfill windows
+	// of a stream walk in parallel, each with its own checkpoint row ("threats@<from>").
+	Checkpoint string
+	WalkID     string
+	Full       bool   // a full walk: rows not seen by the end of it are marked removed
+	NextCursor string // "" when this is the walk's last page
+	TotalItems int64
+	Fetched    int64 // records the console returned on this page (before de-duplication)
+	Records    []Record
 }
 
 // PageCounts is what committing a page did.
@@ -209,8 +212,12 @@ var ErrWalkSuperseded = errors.New("walk superseded by a newer walk")
 func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 	var pc PageCounts
 	recs := dedupe(p.Records)
+	ckpt := p.Checkpoint
+	if ckpt == "" {
+		ckpt = p.Table.Stream
+	}
 	err := s.inTx(ctx, func(tx *sqlxTx) error {
-		st, err := getStreamState(ctx, tx, tx.Rebind, p.ConnectionID, p.Table.Stream)
+		st, err := getStreamState(ctx, tx, tx.Rebind, p.ConnectionID, ckpt)
 		if err != nil {
 			return err
 		}
@@ -254,8 +261,8 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 			walk_updated = walk_updated + ?, walk_unchanged = walk_unchanged + ?, walk_total = ?, updated_at = ?
 			WHERE connection_id = ? AND stream = ?`),
 			p.NextCursor, nullTime(maxUpd), p.Fetched, pc.Inserted, pc.Updated, pc.Unchanged, p.TotalItems, now,
-			p.ConnectionID, p.Table.Stream); err != nil {
-			return fmt.Errorf("advancing the %s checkpoint: %w", p.Table.Stream, err)
+			p.ConnectionID, ckpt); err != nil {
+			return fmt.Errorf("advancing the %s checkpoint: %w", ckpt, err)
 		}
 		pc.Watermark = st.Watermark
 		if !final {
@@ -278,10 +285,71 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE stream_state SET watermark = ?, last_full_at = ?, walk_id = NULL,
 			walk_cursor = NULL, walk_params = NULL, last_walk_id = ?, walk_removed = ?, updated_at = ?
 			WHERE connection_id = ? AND stream = ?`),
-			nullTime(pc.Watermark), nullTime(lastFull), p.WalkID, pc.Removed, now, p.ConnectionID, p.Table.Stream)
+			nullTime(pc.Watermark), nullTime(lastFull), p.WalkID, pc.Removed, now, p.ConnectionID, ckpt)
 		return err
 	})
 	return pc, err
+}
+
+// UpsertRecords stores records outside any walk (e.g. re-reading alerts by ID to catch status
+// changes). Idempotent: unchanged hashes are only marked seen.
+func (s *Store) UpsertRecords(ctx context.Context, t Table, connID string, recs []Record) (PageCounts, error) {
+	var pc PageCounts
+	recs = dedupe(recs)
+	err := s.inTx(ctx, func(tx *sqlxTx) error {
+		existing, err := s.existing(ctx, tx, t, connID, recs)
+		if err != nil {
+			return err
+		}
+		var write []Record
+		for _, r := range recs {
+			old, ok := existing[r.Key]
+			switch {
+			case !ok:
+				pc.Inserted++
+				write = append(write, r)
+			case old.hash != r.Hash || old.removed:
+				pc.Updated++
+				write = append(write, r)
+			default:
+				pc.Unchanged++
+			}
+		}
+		return s.upsert(ctx, tx, t, connID, "", s.now(), write)
+	})
+	return pc, err
+}
+
+// SetWatermarkIfEarlier moves a stream's watermark forward to t (never back), e.g. to the end
+// of a first backfill so the next delta starts there.
+func (s *Store) SetWatermarkIfEarlier(ctx context.Context, connID, stream string, t time.Time) error {
+	return s.inTx(ctx, func(tx *sqlxTx) error {
+		cur, err := getStreamState(ctx, tx, tx.Rebind, connID, stream)
+		if err != nil {
+			return err
+		}
+		if !cur.Watermark.Before(t) {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO stream_state (connection_id, stream, watermark, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (connection_id, stream) DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at`),
+			connID, stream, t.UTC(), s.now())
+		return err
+	})
+}
+
+// Keys returns record keys of a stream matching a SQL condition on its flat columns
+// (a fixed condition string from the caller, never user input), for targeted re-reads.
+func (s *Store) Keys(ctx context.Context, t Table, connID, cond string, args ...any) ([]string, error) {
+	q := `SELECT record_key FROM ` + t.Name + ` WHERE connection_id = ? AND removed_at IS NULL`
+	if cond != "" {
+		q += ` AND (` + cond + `)`
+	}
+	var keys []string
+	if err := s.db.SelectContext(ctx, &keys, s.db.Rebind(q+` ORDER BY record_key`), append([]any{connID}, args...)...); err != nil {
+		return nil, fmt.Errorf("selecting %s keys: %w", t.Stream, err)
+	}
+	return keys, nil
 }
 
 // dedupe keeps the last occurrence of each key (a record that changed while the walk ran can appear twice).
