@@ -129,6 +129,38 @@ func (a *Activities) PurgeConnection(ctx context.Context, in model.PurgeInput) (
 	return &model.Empty{}, nil
 }
 
+// PlanSync reports each stream's committed watermark and the connection's lookback.
+func (a *Activities) PlanSync(ctx context.Context, in model.PlanSyncInput) (*model.PlanSyncResult, error) {
+	c, err := a.Store.GetConnection(ctx, in.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	states, err := a.Store.StreamStates(ctx, in.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	lookback := c.Settings.Lookback
+	if lookback <= 0 {
+		lookback = model.DefaultLookback
+	}
+	res := &model.PlanSyncResult{}
+	for _, s := range in.Streams {
+		p := model.StreamPlan{Stream: s, Lookback: lookback}
+		for _, st := range states {
+			if st.Stream == s {
+				p.Watermark = st.Watermark
+			}
+		}
+		res.Streams = append(res.Streams, p)
+	}
+	return res, nil
+}
+
+// SetWatermark moves a stream's watermark forward (the end of its first backfill).
+func (a *Activities) SetWatermark(ctx context.Context, in model.SetWatermarkInput) (*model.Empty, error) {
+	return &model.Empty{}, a.Store.SetWatermarkIfEarlier(ctx, in.ConnectionID, in.Stream, in.At)
+}
+
 // classify turns a console error into a Temporal error: auth and permission problems need a
 // human and are non-retryable; a 429 retries after Retry-After; the rest retry by policy.
 func classify(stream string, err error) error {

@@ -24,6 +24,10 @@ type streamSpec struct {
 	SortBy     string
 	DeltaParam string     // e.g. updatedAt__gt; the watermark (minus overlap) goes here
 	Defaults   url.Values // parameters sent unless the connection's filters set them
+	// WindowField is the createdAt filter prefix a backfill window bounds (windowed streams).
+	WindowField string
+	// WindowSort is the sort of a backfill window's walk.
+	WindowSort string
 	Transform  func(raw json.RawMessage, m ocsf.Meta) (store.Record, error)
 }
 
@@ -40,6 +44,35 @@ var streams = map[string]streamSpec{
 			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: r.UpdatedAt, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()}, nil
 		},
 	},
+}
+
+func init() {
+	streams[model.StreamThreats] = streamSpec{
+		Path: "/threats", SortBy: "updatedAt", DeltaParam: "updatedAt__gt", WindowField: "createdAt", WindowSort: "createdAt",
+		Transform: func(raw json.RawMessage, m ocsf.Meta) (store.Record, error) {
+			r, err := ocsf.Threat(raw, m)
+			if err != nil {
+				return store.Record{}, err
+			}
+			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: r.UpdatedAt, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()}, nil
+		},
+	}
+	// Alerts have no updatedAt filter: the delta bound is alertInfo.createdAt (so the watermark
+	// is the newest createdAt), and status changes are caught by re-reading unresolved alerts.
+	streams[model.StreamAlerts] = streamSpec{
+		Path: "/cloud-detection/alerts", SortBy: "alertInfoCreatedAt", DeltaParam: "createdAt__gte", WindowField: "createdAt", WindowSort: "alertInfoCreatedAt",
+		Transform: func(raw json.RawMessage, m ocsf.Meta) (store.Record, error) {
+			r, err := ocsf.Alert(raw, m)
+			if err != nil {
+				return store.Record{}, err
+			}
+			wm := r.UpdatedAt
+			if r.Flat.CreatedAt != nil {
+				wm = *r.Flat.CreatedAt
+			}
+			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: wm, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()}, nil
+		},
+	}
 }
 
 // walkProgress is the heartbeat detail of SyncStream (informational; the store holds the checkpoint).
@@ -85,14 +118,24 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 			watermark = st.Watermark
 		}
 	}
-	if watermark.IsZero() {
+	windowed := model.IsWindowed(in.Stream)
+	switch {
+	case in.Window != nil:
+		mode = model.ModeBackfill
+	case windowed:
+		mode = model.ModeDelta // event streams have no reconcile; their lookback is walked by backfill windows
+	case watermark.IsZero():
 		mode = model.ModeFull // nothing committed yet: a delta has nothing to start from
 	}
-	params, err := walkParams(spec, conn.Settings, in.Stream, mode, watermark)
+	ckpt := in.Stream
+	if in.Checkpoint != "" {
+		ckpt = in.Checkpoint
+	}
+	params, err := walkParams(spec, conn.Settings, in.Stream, mode, watermark, in.Window)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), model.ErrTypeConfig, err)
 	}
-	st, resumed, err := a.Store.BeginWalk(ctx, in.ConnectionID, in.Stream, in.WalkID, mode, params.Encode())
+	st, resumed, err := a.Store.BeginWalk(ctx, in.ConnectionID, ckpt, in.WalkID, mode, params.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -116,23 +159,28 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 
 	cursor := st.WalkCursor
 	for attempt := 0; ; attempt++ {
-		err = a.walk(ctx, client, spec, table, in, mode, params, cursor, meta, res)
+		err = a.walk(ctx, client, spec, table, in, ckpt, mode, params, cursor, meta, res)
 		if err == nil {
 			break
 		}
 		if sentinelone.IsInvalidCursor(err) && attempt == 0 && cursor != "" {
 			// The console no longer accepts the saved cursor: restart from the pinned filters.
 			log.Warn().Err(err).Msg("saved cursor rejected; restarting the walk from its first page (stored rows make re-read pages idempotent)")
-			if rerr := a.Store.ResetWalkCursor(ctx, in.ConnectionID, in.Stream, in.WalkID); rerr != nil {
+			if rerr := a.Store.ResetWalkCursor(ctx, in.ConnectionID, ckpt, in.WalkID); rerr != nil {
 				return nil, rerr
 			}
 			cursor = ""
 			continue
 		}
 		if errors.Is(err, sentinelone.ErrRepeatedCursor) {
-			_ = a.Store.ResetWalkCursor(ctx, in.ConnectionID, in.Stream, in.WalkID)
+			_ = a.Store.ResetWalkCursor(ctx, in.ConnectionID, ckpt, in.WalkID)
 		}
 		return nil, classify(in.Stream, err)
+	}
+	if in.Stream == model.StreamAlerts && in.Window == nil {
+		if err := a.refreshAlerts(ctx, client, spec, table, conn, meta, res); err != nil {
+			return nil, classify(in.Stream, err)
+		}
 	}
 	log.Info().Int64("pages", res.Pages).Int64("fetched", res.Fetched).Int64("inserted", res.Inserted).
 		Int64("updated", res.Updated).Int64("removed", res.Removed).Msg("stream walk finished")
@@ -146,7 +194,7 @@ func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 
 // walk fetches pages in a goroutine (one page ahead) and commits them in order.
 func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
-	in model.SyncStreamInput, mode string, params url.Values, cursor string, meta ocsf.Meta, res *model.StreamResult) error {
+	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor string, meta ocsf.Meta, res *model.StreamResult) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan pageMsg, 1)
@@ -179,7 +227,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec 
 			}
 			recs = append(recs, r)
 		}
-		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, WalkID: in.WalkID, Full: full,
+		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
 			NextCursor: p.NextCursor, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: recs})
 		if err != nil {
 			if errors.Is(err, store.ErrWalkSuperseded) {
@@ -207,7 +255,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec 
 }
 
 // walkParams pins a walk's query: page size, sort, scope, the stream's filters and the delta bound.
-func walkParams(spec streamSpec, s model.ConnectionSettings, stream, mode string, watermark time.Time) (url.Values, error) {
+func walkParams(spec streamSpec, s model.ConnectionSettings, stream, mode string, watermark time.Time, win *model.Window) (url.Values, error) {
 	v := url.Values{}
 	for k, val := range spec.Defaults {
 		v[k] = append([]string(nil), val...)
@@ -226,6 +274,15 @@ func walkParams(spec streamSpec, s model.ConnectionSettings, stream, mode string
 	if len(s.SiteIDs) > 0 {
 		v.Set("siteIds", strings.Join(s.SiteIDs, ","))
 	}
+	if win != nil {
+		const layout = "2006-01-02T15:04:05.000000Z"
+		v.Set(spec.WindowField+"__gte", win.From.UTC().Format(layout))
+		v.Set(spec.WindowField+"__lt", win.To.UTC().Format(layout))
+		if spec.WindowSort != "" {
+			v.Set("sortBy", spec.WindowSort)
+		}
+		return v, nil
+	}
 	if mode == model.ModeDelta && spec.DeltaParam != "" && !watermark.IsZero() {
 		overlap := s.Overlap
 		if overlap == 0 {
@@ -237,3 +294,46 @@ func walkParams(spec streamSpec, s model.ConnectionSettings, stream, mode string
 }
 
 var _ = activity.GetInfo
+
+// refreshAlerts re-reads, by ID, the stored alerts that are not resolved and were created within
+// the refresh window: the alerts API cannot filter on updatedAt, so this is how status and
+// verdict changes of recent alerts are seen.
+func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
+	conn *store.Connection, meta ocsf.Meta, res *model.StreamResult) error {
+	window := conn.Settings.AlertRefresh
+	if window <= 0 {
+		window = model.DefaultAlertRefresh
+	}
+	since := time.Now().UTC().Add(-window)
+	keys, err := a.Store.Keys(ctx, table, conn.ID, "UPPER(incident_status) <> 'RESOLVED' AND created_at >= ?", since)
+	if err != nil {
+		return err
+	}
+	const batch = 100
+	for start := 0; start < len(keys); start += batch {
+		ids := keys[start:min(start+batch, len(keys))]
+		p, err := client.List(ctx, spec.Path, url.Values{"ids": {strings.Join(ids, ",")}, "limit": {"1000"}})
+		if err != nil {
+			return err
+		}
+		res.Requests++
+		meta.Now = time.Now().UTC()
+		recs := make([]store.Record, 0, len(p.Data))
+		for _, raw := range p.Data {
+			r, err := spec.Transform(raw, meta)
+			if err != nil {
+				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("alerts refresh: %v", err), "MalformedRecord", err)
+			}
+			recs = append(recs, r)
+		}
+		pc, err := a.Store.UpsertRecords(ctx, table, conn.ID, recs)
+		if err != nil {
+			return err
+		}
+		res.Refreshed += int64(len(recs))
+		res.Updated += pc.Updated
+		res.Inserted += pc.Inserted
+		heartbeat(ctx, walkProgress{Pages: res.Pages, Fetched: res.Fetched})
+	}
+	return nil
+}

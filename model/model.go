@@ -29,6 +29,8 @@ const (
 	ActivitySetState        = "SetState"
 	ActivityPromoteToken    = "PromoteToken"
 	ActivityPurge           = "PurgeConnection"
+	ActivityPlanSync        = "PlanSync"
+	ActivitySetWatermark    = "SetWatermark"
 )
 
 // Signals, queries and updates of ConnectionWorkflow.
@@ -106,7 +108,7 @@ const (
 var AllStreams = []string{StreamAgents, StreamXDRAssets, StreamApplications, StreamVulnerabilities, StreamThreats, StreamAlerts}
 
 // ImplementedStreams lists the streams this build can sync.
-var ImplementedStreams = []string{StreamAgents}
+var ImplementedStreams = []string{StreamAgents, StreamThreats, StreamAlerts}
 
 // IsImplementedStream reports whether this build can sync the stream.
 func IsImplementedStream(s string) bool {
@@ -120,9 +122,20 @@ func IsImplementedStream(s string) bool {
 
 // Sync modes.
 const (
-	ModeDelta = "delta"
-	ModeFull  = "full"
+	ModeDelta    = "delta"
+	ModeFull     = "full"
+	ModeBackfill = "backfill" // one time window of a windowed stream's lookback
 )
+
+// IsWindowed reports whether a stream is event-like (threats, alerts): its first sync backfills
+// a lookback in parallel time windows, and it has no full reconcile.
+func IsWindowed(stream string) bool { return stream == StreamThreats || stream == StreamAlerts }
+
+// Window is a half-open time range [From, To) of a backfill.
+type Window struct {
+	From time.Time
+	To   time.Time
+}
 
 // Error types used as Temporal application error types (non-retryable where the cause needs a human).
 const (
@@ -276,6 +289,10 @@ type SyncStreamInput struct {
 	// from its committed checkpoint instead of starting again.
 	WalkID   string
 	Backfill time.Duration `json:",omitempty"`
+	// Window bounds a backfill walk (createdAt in [From, To)); Checkpoint names its own
+	// checkpoint row so windows of one stream walk in parallel.
+	Window     *Window `json:",omitempty"`
+	Checkpoint string  `json:",omitempty"`
 }
 
 // StreamResult is what SyncStream returns: counts and cursors only, never records.
@@ -290,6 +307,8 @@ type StreamResult struct {
 	Removed    int64
 	Requests   int64
 	Resumed    bool      `json:",omitempty"`
+	Windows    int       `json:",omitempty"` // backfill windows walked
+	Refreshed  int64     `json:",omitempty"` // records re-read by ID (alerts' status refresh)
 	Watermark  time.Time `json:",omitempty"`
 	TotalItems int64     `json:",omitempty"`
 	Duration   time.Duration
@@ -378,6 +397,31 @@ type DeleteRequest struct {
 	Purge bool
 }
 
+// PlanSyncInput asks for what the workflow needs to plan a sync's walks.
+type PlanSyncInput struct {
+	ConnectionID string
+	Streams      []string
+}
+
+// StreamPlan is one stream's committed watermark and configured lookback.
+type StreamPlan struct {
+	Stream    string
+	Watermark time.Time `json:",omitempty"`
+	Lookback  time.Duration
+}
+
+// PlanSyncResult lists the plans in the order asked.
+type PlanSyncResult struct {
+	Streams []StreamPlan
+}
+
+// SetWatermarkInput moves a stream's watermark forward (never back).
+type SetWatermarkInput struct {
+	ConnectionID string
+	Stream       string
+	At           time.Time
+}
+
 // Empty is the result of activities that return nothing but success.
 type Empty struct{}
 
@@ -398,6 +442,9 @@ type ConnectionSettings struct {
 	Overlap time.Duration `json:"overlap,omitempty"`
 	// ReconcileEvery is how often a full walk detects records the console no longer has.
 	ReconcileEvery time.Duration `json:"reconcileEvery,omitempty"`
+	// AlertRefresh is how far back unresolved alerts are re-read by ID on every sync, since the
+	// alerts API has no updatedAt filter (status and verdict changes are otherwise invisible).
+	AlertRefresh time.Duration `json:"alertRefresh,omitempty"`
 }
 
 // Defaults applied to settings left empty.
@@ -405,6 +452,8 @@ const (
 	DefaultSchedule       = "1h"
 	DefaultOverlap        = 5 * time.Minute
 	DefaultReconcileEvery = 24 * time.Hour
+	DefaultLookback       = 14 * 24 * time.Hour
+	DefaultAlertRefresh   = 72 * time.Hour
 )
 
 // ScheduleSpec derives the workflow's view of the settings.

@@ -4,7 +4,8 @@
 // Every transform follows one pattern, in its own file:
 //
 //	func Agent(raw json.RawMessage, m Meta) (*AgentRecord, error)       // agent.go,  class 5001
-//	func Threat(raw json.RawMessage, m Meta) (*ThreatRecord, error)     // (later)    class 2004
+//	func Threat(raw json.RawMessage, m Meta) (*ThreatRecord, error)     // threat.go, class 2004
+//	func Alert(raw json.RawMessage, m Meta) (*AlertRecord, error)       // alert.go,  class 2004
 //	func Risk(raw json.RawMessage, m Meta) (*VulnRecord, error)         // (later)    class 2002
 //	func Application(raw json.RawMessage, m Meta) (*SoftwareRecord, error) // (later) class 5020
 //
@@ -112,6 +113,7 @@ type metadata struct {
 	Version                string               `json:"version"`
 	Product                product              `json:"product"`
 	UID                    string               `json:"uid,omitempty"`
+	CorrelationUID         string               `json:"correlation_uid,omitempty"`
 	LogName                string               `json:"log_name,omitempty"`
 	TenantUID              string               `json:"tenant_uid,omitempty"`
 	OriginalTime           string               `json:"original_time,omitempty"`
@@ -119,6 +121,7 @@ type metadata struct {
 	LoggedTime             int64                `json:"logged_time,omitempty"`
 	ProcessedTime          int64                `json:"processed_time,omitempty"`
 	Tags                   []keyValue           `json:"tags,omitempty"`
+	Profiles               []string             `json:"profiles,omitempty"`
 	Loggers                []logger             `json:"loggers,omitempty"`
 	TransformationInfoList []transformationInfo `json:"transformation_info_list,omitempty"`
 }

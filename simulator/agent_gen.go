@@ -267,11 +267,46 @@ func (p *prng) profile() *osProfile {
 	return &profiles[0]
 }
 
+// agentHead is the first part of an agent's derivation: the draws that
+// fix its OS profile and computer name. Threats and alerts use it to filter
+// on osTypes/computerName without building the whole agent.
+type agentHead struct {
+	r                     *prng // positioned after the head draws
+	prof                  *osProfile
+	lastActive            int64
+	osName                [2]string
+	versionIdx, statusIdx int
+	host                  string
+}
+
+// agentProfile returns agent v's OS profile (one draw).
+func (st *agentStore) agentProfile(v int) *osProfile {
+	return newPRNG(st.seed, saltAgent, v).profile()
+}
+
+// head derives agent v's profile and computer name.
+func (st *agentStore) head(v int) agentHead {
+	r := newPRNG(st.seed, saltAgent, v)
+	h := agentHead{r: r, prof: r.profile()}
+	h.lastActive = st.baseUpdatedOf(v) - int64(r.intn(int(6*microsPerHour)))
+	h.osName = pick(r, h.prof.osNames)
+	h.versionIdx = r.intn(len(h.prof.versions))
+	h.statusIdx = r.intn(10)
+	if h.statusIdx > 3 {
+		h.statusIdx = 0 // mostly connected
+	}
+	h.host = pick(r, h.prof.hostPrefixes) + strings.ToUpper(r.hexN(7))
+	if h.prof.osType == "linux" {
+		h.host = strings.ToLower(h.host)
+	}
+	return h
+}
+
 // build derives agent v's full object. All random draws happen in a fixed
 // order before the mutable state is applied, so base content is stable.
 func (st *agentStore) build(v int, state *agentState) *agentJSON {
-	r := newPRNG(st.seed, saltAgent, v)
-	prof := r.profile()
+	h := st.head(v)
+	r, prof := h.r, h.prof
 	id := st.idOf(v)
 	g := st.scope.groups[v%len(st.scope.groups)]
 	s := st.scope.sites[g.site]
@@ -279,19 +314,8 @@ func (st *agentStore) build(v int, state *agentState) *agentJSON {
 
 	created := st.createdOf(v)
 	updated := st.baseUpdatedOf(v)
-	lastActive := updated - int64(r.intn(int(6*microsPerHour)))
-	osName := pick(r, prof.osNames)
-	versionIdx := r.intn(len(prof.versions))
-	statusIdx := r.intn(10)
-	if statusIdx > 3 {
-		statusIdx = 0 // mostly connected
-	}
+	lastActive, osName, versionIdx, statusIdx, host := h.lastActive, h.osName, h.versionIdx, h.statusIdx, h.host
 	decom := st.decommissioned(v)
-
-	host := pick(r, prof.hostPrefixes) + strings.ToUpper(r.hexN(7))
-	if prof.osType == "linux" {
-		host = strings.ToLower(host)
-	}
 	ag := &agentJSON{
 		AccountID: strconv.FormatInt(a.id, 10), AccountName: a.name,
 		ActiveProtection: []string{}, AppsVulnerabilityStatus: pick(r, []string{"up_to_date", "patch_required", "not_applicable"}),

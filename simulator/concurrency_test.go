@@ -10,7 +10,7 @@ import (
 
 func TestConcurrentUse(t *testing.T) {
 	clk := newClock()
-	s := New(Options{Seed: 8, Agents: 200, Now: clk.Now, EnforceRateLimits: true})
+	s := New(Options{Seed: 8, Agents: 200, Threats: 100, Alerts: 100, Now: clk.Now, EnforceRateLimits: true})
 	s.SetRateLimits(false, false)
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -31,6 +31,8 @@ func TestConcurrentUse(t *testing.T) {
 				}
 				q = url.Values{"limit": {"25"}, "sortBy": {"updatedAt"}}
 				get(t, s, "/groups", nil)
+				get(t, s, "/threats", url.Values{"limit": {"50"}, "sortBy": {"updatedAt"}, "incidentStatuses": {"resolved"}})
+				get(t, s, "/cloud-detection/alerts", url.Values{"limit": {"50"}, "severity": {"High"}})
 				get(t, s, "/sites", nil)
 			}
 		})
@@ -40,6 +42,11 @@ func TestConcurrentUse(t *testing.T) {
 			s.ChangeAgents(3)
 			s.AddAgents(2)
 			s.RemoveAgents(1)
+			s.ResolveThreats(2)
+			s.ChangeThreats(1)
+			s.AddThreats(1)
+			s.AddAlerts(1)
+			s.ChangeAlertStatus(2, "IN_PROGRESS")
 			s.SetFaults(Faults{})
 			s.AddToken(Token{Value: "x"})
 			s.RevokeToken("x")
@@ -50,5 +57,7 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, 220, s.AgentCount())
 	require.Len(t, s.Truth("agents"), 220)
-	require.Nil(t, s.Truth("threats"))
+	require.Len(t, s.Truth("threats"), 120)
+	require.Len(t, s.Truth("alerts"), 120)
+	require.Nil(t, s.Truth("nope"))
 }

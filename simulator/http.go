@@ -41,6 +41,8 @@ func (s *Simulator) buildRoutes() map[string]*route {
 		"/sites":                   {method: http.MethodGet, auth: true, perms: []string{"Sites.view"}, handler: list(sitesEndpoint)},
 		"/groups":                  {method: http.MethodGet, auth: true, perms: []string{"Groups.view", "Endpoints.view"}, handler: list(groupsEndpoint)},
 		"/agents":                  {method: http.MethodGet, auth: true, perms: []string{"Endpoints.view"}, handler: list(agentsEndpoint)},
+		"/threats":                 {method: http.MethodGet, auth: true, perms: []string{"Threats.view"}, handler: list(threatsEndpoint)},
+		"/cloud-detection/alerts":  {method: http.MethodGet, auth: true, perms: []string{"Custom Alerts.view"}, handler: list(alertsEndpoint)},
 	}
 }
 

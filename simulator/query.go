@@ -37,6 +37,9 @@ type listSpec struct {
 	unsupported []string
 	// knownSorts are real sortBy values the simulator does not implement.
 	knownSorts []string
+	// enums restricts kindStrings filters to known values (matched
+	// case-insensitively); a value outside the set answers 400.
+	enums map[string][]string
 }
 
 // listQuery is a validated list request.
@@ -234,6 +237,14 @@ func (q *listQuery) parseFilters(filters url.Values, spec *listSpec) *response {
 				q.bools[name] = append(q.bools[name], b)
 			}
 		case kindStrings:
+			for i, p := range parts {
+				parts[i] = strings.TrimSpace(p)
+				if allowed := spec.enums[name]; allowed != nil && !slices.ContainsFunc(allowed, func(a string) bool {
+					return strings.EqualFold(a, parts[i])
+				}) {
+					return ptr(validationErr(fmt.Sprintf("%s: %s: Must be one of: %s.", name, p, strings.Join(allowed, ", "))))
+				}
+			}
 			q.strs[name] = parts
 		}
 	}

@@ -63,6 +63,13 @@ type Options struct {
 	ListDecommissioned bool
 	// MaxRequestLog bounds the request log (oldest dropped); default 100000.
 	MaxRequestLog int
+	// Threats and Alerts are the numbers of base threats (GET /threats) and
+	// STAR alerts (GET /cloud-detection/alerts); default 0. Each is tied to
+	// a base agent. Their createdAt is spread uniformly over
+	// [Now-ThreatSpan, Now) at construction, increasing with the ID.
+	Threats, Alerts int
+	// ThreatSpan defaults to 30 days.
+	ThreatSpan time.Duration
 }
 
 // Simulator is a fake console. All methods are safe for concurrent use.
@@ -73,6 +80,8 @@ type Simulator struct {
 	cursorKey []byte
 	scope     *scopeModel
 	agents    *agentStore
+	threats   *threatStore
+	alerts    *alertStore
 	routes    map[string]*route
 
 	tokMu  sync.RWMutex
@@ -104,6 +113,10 @@ func New(opts Options) *Simulator {
 	case opts.Agents < 0:
 		opts.Agents = 0
 	}
+	opts.Threats, opts.Alerts = max(opts.Threats, 0), max(opts.Alerts, 0)
+	if opts.ThreatSpan <= 0 {
+		opts.ThreatSpan = 30 * 24 * time.Hour
+	}
 	if opts.MaxRequestLog <= 0 {
 		opts.MaxRequestLog = 100_000
 	}
@@ -125,6 +138,15 @@ func New(opts Options) *Simulator {
 		limits: newRateLimiter(opts.EnforceRateLimits, opts.RetryAfter),
 		log:    &requestLog{max: opts.MaxRequestLog},
 	}
+	// Threats and alerts reference base agents; with none, a hidden
+	// 100-agent population supplies their endpoint identities.
+	idents := s.agents
+	if idents.base == 0 {
+		idents = newAgentStore(seed, scope, 100, t0, false)
+	}
+	nowUS, span := now.UnixMicro(), opts.ThreatSpan.Microseconds()
+	s.threats = &threatStore{evStore: newEvStore(seed, "threat", opts.Threats, nowUS, span, 1_300_000_000_000_000_000), agents: idents, scope: scope}
+	s.alerts = &alertStore{evStore: newEvStore(seed, "alert", opts.Alerts, nowUS, span, 1_500_000_000_000_000_000), agents: idents, scope: scope}
 	for _, t := range opts.Tokens {
 		s.AddToken(t)
 	}
@@ -158,15 +180,72 @@ func (s *Simulator) AgentCount() int { return s.agents.liveCount() }
 
 // Truth returns the current records of a stream: ID → hex sha256 of the
 // exact JSON bytes the API returns for it now. Streams: "agents" (all live
-// agents, decommissioned included). Unknown streams return nil. It renders
+// agents, decommissioned included), "threats" (keyed by id) and "alerts"
+// (keyed by alertInfo.alertId). Unknown streams return nil. It renders
 // every record, so use it on test-sized tenants.
 func (s *Simulator) Truth(stream string) map[string]string {
 	switch stream {
 	case "agents":
 		return s.agents.truth()
+	case "threats":
+		return s.threats.truth(s.threats.render)
+	case "alerts":
+		return s.alerts.truth(s.alerts.render)
 	}
 	return nil
 }
+
+// AddThreats adds n unresolved threats created (and updated) at Now().
+func (s *Simulator) AddThreats(n int) []string { return s.threats.add(n, s.nowMicros()) }
+
+// ResolveThreats resolves n threats (unresolved ones first): incidentStatus
+// resolved, mitigationStatus mitigated, analystVerdict true_positive, and
+// threatInfo.updatedAt becomes Now(). It returns the affected IDs.
+func (s *Simulator) ResolveThreats(n int) []string {
+	return s.threats.mutate(n, s.nowMicros(), func(a threatAttrs) bool { return a.incident != 2 },
+		func(st *evState, _ threatAttrs) { st.incident, st.mitigation, st.verdict = 2, 1, 1 })
+}
+
+// ChangeThreats changes n threats: analystVerdict moves to the next value,
+// confidenceLevel flips between malicious and suspicious, and
+// threatInfo.updatedAt becomes Now(). It returns the affected IDs.
+func (s *Simulator) ChangeThreats(n int) []string {
+	return s.threats.mutate(n, s.nowMicros(), func(threatAttrs) bool { return true },
+		func(st *evState, a threatAttrs) {
+			st.verdict = int8((a.verdict + 1) % len(threatVerdict))
+			st.confidence = int8(1 - min(a.confidence, 1)) // malicious ↔ suspicious (n/a → malicious)
+		})
+}
+
+// ThreatCount returns the number of threats.
+func (s *Simulator) ThreatCount() int { return s.threats.liveCount() }
+
+// ThreatJSON returns the exact JSON the API would return for a threat ID now.
+func (s *Simulator) ThreatJSON(id string) ([]byte, bool) {
+	return s.threats.jsonOf(id, s.threats.render)
+}
+
+// AddAlerts adds n unresolved alerts created (and updated) at Now().
+func (s *Simulator) AddAlerts(n int) []string { return s.alerts.add(n, s.nowMicros()) }
+
+// ChangeAlertStatus sets alertInfo.incidentStatus of n alerts (preferring
+// ones with another status) and bumps alertInfo.updatedAt to Now(). status
+// is UNRESOLVED, IN_PROGRESS or RESOLVED in any case ("In progress" too);
+// anything else panics. It returns the affected alert IDs.
+func (s *Simulator) ChangeAlertStatus(n int, status string) []string {
+	return s.alerts.setStatus(n, nil, status, s.nowMicros())
+}
+
+// ChangeAlertIDs is ChangeAlertStatus for the given alert IDs (unknown IDs are ignored).
+func (s *Simulator) ChangeAlertIDs(ids []string, status string) {
+	s.alerts.setStatus(0, append([]string{}, ids...), status, s.nowMicros())
+}
+
+// AlertCount returns the number of alerts.
+func (s *Simulator) AlertCount() int { return s.alerts.liveCount() }
+
+// AlertJSON returns the exact JSON the API would return for an alert ID now.
+func (s *Simulator) AlertJSON(id string) ([]byte, bool) { return s.alerts.jsonOf(id, s.alerts.render) }
 
 // AgentJSON returns the exact JSON the API would return for an agent ID now.
 func (s *Simulator) AgentJSON(id string) ([]byte, bool) {

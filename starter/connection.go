@@ -28,6 +28,7 @@ import (
 type connFlags struct {
 	consoleURL, tokenFile, tokenEnv, streams, accountIDs, siteIDs, filtersFile string
 	lookback, schedule, timezone, startAt, endAt, caFile, overlap, reconcile   string
+	alertRefresh                                                               string
 	insecure                                                                   bool
 }
 
@@ -47,6 +48,7 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate(s) trusted for the console")
 	fs.StringVar(&f.overlap, "overlap", "5m", "delta overlap re-read on every sync")
 	fs.StringVar(&f.reconcile, "reconcile-every", "24h", "how often a full walk detects removed records")
+	fs.StringVar(&f.alertRefresh, "alert-refresh-window", "72h", "re-read unresolved alerts created this recently on every sync (status changes)")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// console URLs (testing only)")
 }
 
@@ -100,6 +102,9 @@ func (f *connFlags) settings() (string, model.ConnectionSettings, error) {
 	}
 	if s.Overlap, err = parseDuration(f.overlap); err != nil {
 		errs = append(errs, "--overlap: "+err.Error())
+	}
+	if s.AlertRefresh, err = parseDuration(f.alertRefresh); err != nil {
+		errs = append(errs, "--alert-refresh-window: "+err.Error())
 	}
 	if s.ReconcileEvery, err = parseDuration(f.reconcile); err != nil {
 		errs = append(errs, "--reconcile-every: "+err.Error())

@@ -152,7 +152,8 @@ func progressLine(ctx interface {
 	}
 	var parts []string
 	for _, s := range states {
-		if !slices.Contains(st.CurrentRun.Streams, s.Stream) || s.WalkID == "" {
+		base, _, _ := strings.Cut(s.Stream, "@") // backfill windows are "threats@<from>"
+		if !slices.Contains(st.CurrentRun.Streams, base) || s.WalkID == "" {
 			continue
 		}
 		pct := ""
@@ -364,6 +365,7 @@ func (e *env) status(args []string) error {
 		Workflow         *model.Status    `json:"workflow,omitempty"`
 		WorkflowError    string           `json:"workflowError,omitempty"`
 		LastError        *model.ErrorInfo `json:"lastError,omitempty"`
+		Backfill         []map[string]any `json:"backfillInProgress,omitempty"`
 	}{ID: id, State: state, ConsoleURL: conn.ConsoleURL, TokenFingerprint: conn.TokenFingerprint, Workflow: wf,
 		WorkflowError: wfErr, LastError: conn.LastError, Counts: map[string]int64{}}
 	if wf != nil {
@@ -396,6 +398,12 @@ func (e *env) status(args []string) error {
 		out.Streams = append(out.Streams, so)
 		out.Counts[c.Stream] = c.Active
 	}
+	for _, s := range states {
+		if i := strings.Index(s.Stream, "@"); i > 0 && s.WalkID != "" {
+			out.Backfill = append(out.Backfill, map[string]any{"stream": s.Stream[:i], "window": s.Stream[i+1:],
+				"pages": s.WalkPages, "fetched": s.WalkFetched, "totalItems": s.WalkTotal})
+		}
+	}
 	if e.jsonOut {
 		return e.printJSON(out)
 	}
@@ -420,6 +428,9 @@ func (e *env) status(args []string) error {
 	}
 	if out.LastError != nil {
 		fmt.Fprintf(w, "last error: %s\n  → %s\n", out.LastError.Message, out.LastError.Remediation)
+	}
+	for _, b := range out.Backfill {
+		fmt.Fprintf(w, "backfill %s window %s: %v/%v records, %v pages\n", b["stream"], b["window"], b["fetched"], b["totalItems"], b["pages"])
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tACTIVE\tREMOVED\tWATERMARK\tLAST FULL\tWALK")

@@ -61,8 +61,21 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 		return nil, err
 	}
 	actx := workflow.WithActivityOptions(ctx, streamActivityOptions())
+	plans := map[string]model.StreamPlan{}
+	if hasWindowed(in.Streams) {
+		var plan model.PlanSyncResult
+		if err := workflow.ExecuteActivity(sctx, model.ActivityPlanSync, model.PlanSyncInput{ConnectionID: in.ConnectionID,
+			Streams: in.Streams}).Get(ctx, &plan); err != nil {
+			return nil, err
+		}
+		for _, p := range plan.Streams {
+			plans[p.Stream] = p
+		}
+	}
+	t0 := workflow.Now(ctx).UTC()
 	results := make([]model.StreamResult, len(in.Streams))
 	sem := workflow.NewSemaphore(ctx, int64(conc))
+	backfillSem := workflow.NewSemaphore(ctx, BackfillConcurrency)
 	wg := workflow.NewWaitGroup(ctx)
 	for i, stream := range in.Streams {
 		wg.Add(1)
@@ -73,12 +86,40 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 				return
 			}
 			defer sem.Release(1)
+			var bf *model.StreamResult
+			if model.IsWindowed(stream) {
+				plan := plans[stream]
+				lookback := in.Backfill
+				first := plan.Watermark.IsZero()
+				if first && lookback == 0 {
+					lookback = plan.Lookback
+				}
+				if lookback > 0 {
+					r := backfill(gctx, actx, backfillSem, in, stream, t0.Add(-lookback), t0)
+					if r.Error != nil {
+						results[i] = r
+						return
+					}
+					if first {
+						// The next delta starts where the backfill ended.
+						if err := workflow.ExecuteActivity(sctx, model.ActivitySetWatermark, model.SetWatermarkInput{
+							ConnectionID: in.ConnectionID, Stream: stream, At: t0}).Get(gctx, nil); err != nil {
+							results[i] = model.StreamResult{Stream: stream, Mode: model.ModeBackfill, Error: errorInfo(gctx, stream, err)}
+							return
+						}
+					}
+					bf = &r
+				}
+			}
 			var r model.StreamResult
 			err := workflow.ExecuteActivity(actx, model.ActivitySyncStream, model.SyncStreamInput{ConnectionID: in.ConnectionID,
-				Stream: stream, Mode: in.Mode, WalkID: WalkID(in.ConnectionID, in.Seq, stream), Backfill: in.Backfill}).Get(gctx, &r)
+				Stream: stream, Mode: in.Mode, WalkID: WalkID(in.ConnectionID, in.Seq, stream)}).Get(gctx, &r)
 			if err != nil {
 				r = model.StreamResult{Stream: stream, Mode: in.Mode, Error: errorInfo(gctx, stream, err)}
 				log.Warn("stream failed", "stream", stream, "error", err)
+			}
+			if bf != nil {
+				r = addResults(*bf, r)
 			}
 			results[i] = r
 		})
@@ -142,4 +183,96 @@ func remediation(errType string) string {
 		return "the sync was cancelled (pause or delete); it resumes from its checkpoint"
 	}
 	return "retries are exhausted: check the console's availability and the worker logs, then run `starter sync ID`"
+}
+
+// BackfillConcurrency bounds the backfill windows walked at once across a sync's streams.
+const BackfillConcurrency = 4
+
+// MaxBackfillWindows bounds how many windows a lookback is split into.
+const MaxBackfillWindows = 64
+
+func hasWindowed(streams []string) bool {
+	for _, s := range streams {
+		if model.IsWindowed(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// SplitWindows divides [from, to) into day-sized windows (at most MaxBackfillWindows, at least one).
+func SplitWindows(from, to time.Time) []model.Window {
+	span := to.Sub(from)
+	if span <= 0 {
+		return nil
+	}
+	n := int((span + 24*time.Hour - 1) / (24 * time.Hour))
+	n = max(1, min(n, MaxBackfillWindows))
+	size := span / time.Duration(n)
+	out := make([]model.Window, 0, n)
+	for i := 0; i < n; i++ {
+		w := model.Window{From: from.Add(time.Duration(i) * size), To: from.Add(time.Duration(i+1) * size)}
+		if i == n-1 {
+			w.To = to
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// backfill walks a windowed stream's lookback as parallel, individually resumable windows.
+func backfill(ctx, actx workflow.Context, sem workflow.Semaphore, in model.SyncWorkflowInput, stream string, from, to time.Time) model.StreamResult {
+	windows := SplitWindows(from, to)
+	results := make([]model.StreamResult, len(windows))
+	wg := workflow.NewWaitGroup(ctx)
+	for i, w := range windows {
+		wg.Add(1)
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			defer wg.Done()
+			if err := sem.Acquire(gctx, 1); err != nil {
+				results[i] = model.StreamResult{Stream: stream, Error: errorInfo(gctx, stream, err)}
+				return
+			}
+			defer sem.Release(1)
+			win := w
+			var r model.StreamResult
+			err := workflow.ExecuteActivity(actx, model.ActivitySyncStream, model.SyncStreamInput{ConnectionID: in.ConnectionID,
+				Stream: stream, Mode: model.ModeBackfill, WalkID: fmt.Sprintf("%s@%d", WalkID(in.ConnectionID, in.Seq, stream), i),
+				Window: &win, Checkpoint: fmt.Sprintf("%s@%s", stream, win.From.UTC().Format("20060102T150405Z"))}).Get(gctx, &r)
+			if err != nil {
+				r = model.StreamResult{Stream: stream, Mode: model.ModeBackfill, Error: errorInfo(gctx, stream, err)}
+			}
+			results[i] = r
+		})
+	}
+	wg.Wait(ctx)
+	total := model.StreamResult{Stream: stream, Mode: model.ModeBackfill}
+	for _, r := range results {
+		total = addResults(total, r)
+		total.Windows++
+	}
+	total.Mode = model.ModeBackfill
+	return total
+}
+
+// addResults sums two walks of one stream (the first error wins).
+func addResults(a, b model.StreamResult) model.StreamResult {
+	out := b
+	out.Pages += a.Pages
+	out.Fetched += a.Fetched
+	out.Inserted += a.Inserted
+	out.Updated += a.Updated
+	out.Unchanged += a.Unchanged
+	out.Removed += a.Removed
+	out.Requests += a.Requests
+	out.Refreshed += a.Refreshed
+	out.Windows += a.Windows
+	out.Duration += a.Duration
+	if a.Error != nil {
+		out.Error = a.Error
+	}
+	if out.Mode == "" {
+		out.Mode = a.Mode
+	}
+	return out
 }

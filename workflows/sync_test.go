@@ -33,6 +33,9 @@ type syncHarness struct {
 	ends     map[string]time.Time
 	started  []model.StartRunInput
 	finished []model.FinishRunInput
+	// plans answers PlanSync; streams not listed have a committed watermark (no backfill).
+	plans      map[string]model.StreamPlan
+	watermarks []model.SetWatermarkInput
 }
 
 func newSyncHarness(t *testing.T, fail map[string]error) *syncHarness {
@@ -40,7 +43,26 @@ func newSyncHarness(t *testing.T, fail map[string]error) *syncHarness {
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.SetTestTimeout(20 * time.Second)
-	h := &syncHarness{env: env, starts: map[string]time.Time{}, ends: map[string]time.Time{}}
+	h := &syncHarness{env: env, starts: map[string]time.Time{}, ends: map[string]time.Time{}, plans: map[string]model.StreamPlan{}}
+	env.RegisterActivityWithOptions(func(_ context.Context, in model.PlanSyncInput) (model.PlanSyncResult, error) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		var res model.PlanSyncResult
+		for _, s := range in.Streams {
+			p, ok := h.plans[s]
+			if !ok {
+				p = model.StreamPlan{Stream: s, Watermark: t0.Add(-time.Hour), Lookback: 14 * 24 * time.Hour}
+			}
+			res.Streams = append(res.Streams, p)
+		}
+		return res, nil
+	}, activity.RegisterOptions{Name: model.ActivityPlanSync})
+	env.RegisterActivityWithOptions(func(_ context.Context, in model.SetWatermarkInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.watermarks = append(h.watermarks, in)
+		return nil
+	}, activity.RegisterOptions{Name: model.ActivitySetWatermark})
 	env.RegisterWorkflowWithOptions(workflows.SyncWorkflow, workflow.RegisterOptions{Name: model.SyncWorkflowName})
 	env.RegisterActivityWithOptions(func(_ context.Context, in model.StartRunInput) error {
 		h.mu.Lock()
@@ -66,12 +88,16 @@ func newSyncHarness(t *testing.T, fail map[string]error) *syncHarness {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.inputs = append(h.inputs, in)
-		h.starts[in.Stream] = env.Now()
+		if in.Window == nil {
+			h.starts[in.Stream] = env.Now()
+		}
 	})
 	env.OnActivity(model.ActivitySyncStream, mock.Anything, mock.Anything).After(walkTime).Return(
 		func(_ context.Context, in model.SyncStreamInput) (model.StreamResult, error) {
 			h.mu.Lock()
-			h.ends[in.Stream] = env.Now()
+			if in.Window == nil {
+				h.ends[in.Stream] = env.Now()
+			}
 			h.mu.Unlock()
 			if err := fail[in.Stream]; err != nil {
 				return model.StreamResult{}, err
@@ -120,8 +146,7 @@ func (h *syncHarness) maxInFlight() int {
 
 func TestSyncWorkflowWalksEveryStreamWithBoundedConcurrency(t *testing.T) {
 	h := newSyncHarness(t, nil)
-	in := model.SyncWorkflowInput{ConnectionID: connID, Seq: 7, Streams: model.AllStreams, Mode: model.ModeDelta,
-		Backfill: time.Hour, Concurrency: 2}
+	in := model.SyncWorkflowInput{ConnectionID: connID, Seq: 7, Streams: model.AllStreams, Mode: model.ModeDelta, Concurrency: 2}
 	sum := h.run(t, in)
 
 	assert.Equal(t, model.RunSuccess, sum.Status)
@@ -143,7 +168,7 @@ func TestSyncWorkflowWalksEveryStreamWithBoundedConcurrency(t *testing.T) {
 		assert.Equal(t, workflows.WalkID(connID, 7, w.Stream), w.WalkID)
 		assert.Equal(t, connID, w.ConnectionID)
 		assert.Equal(t, model.ModeDelta, w.Mode)
-		assert.Equal(t, time.Hour, w.Backfill)
+		assert.Nil(t, w.Window, "streams with a watermark are not backfilled")
 	}
 	require.Len(t, h.started, 1)
 	assert.Equal(t, model.StartRunInput{ConnectionID: connID, Seq: 7, WorkflowID: model.SyncWorkflowID(connID, 7),
@@ -208,4 +233,74 @@ func TestSyncWorkflowAllStreamsFailingIsFailed(t *testing.T) {
 	assert.Equal(t, model.RunFailed, sum.Status)
 	require.NotNil(t, sum.Error)
 	assert.Equal(t, model.ErrTypeConfig, sum.Error.Type)
+}
+
+func TestSyncWorkflowFirstSyncBackfillsLookbackInParallelWindows(t *testing.T) {
+	h := newSyncHarness(t, nil)
+	h.plans[model.StreamThreats] = model.StreamPlan{Stream: model.StreamThreats, Lookback: 10 * 24 * time.Hour} // no watermark yet
+	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: "c1", Seq: 1, Streams: []string{model.StreamThreats, model.StreamAgents}, Mode: model.ModeFull})
+	require.Equal(t, model.RunSuccess, sum.Status)
+
+	var windows []model.SyncStreamInput
+	var deltas []string
+	for _, in := range h.inputs {
+		if in.Window != nil {
+			windows = append(windows, in)
+			require.Equal(t, model.StreamThreats, in.Stream)
+			require.Equal(t, model.ModeBackfill, in.Mode)
+			require.NotEmpty(t, in.Checkpoint)
+		} else {
+			deltas = append(deltas, in.Stream)
+		}
+	}
+	require.Len(t, windows, 10, "one window per day of lookback")
+	// The windows tile [t0-10d, t0) exactly, each with its own walk ID and checkpoint.
+	seen := map[string]bool{}
+	cover := time.Duration(0)
+	for _, w := range windows {
+		require.False(t, seen[w.WalkID])
+		seen[w.WalkID] = true
+		require.False(t, seen[w.Checkpoint])
+		seen[w.Checkpoint] = true
+		cover += w.Window.To.Sub(w.Window.From)
+		require.False(t, w.Window.From.Before(t0.Add(-10*24*time.Hour)))
+		require.False(t, w.Window.To.After(t0))
+	}
+	require.Equal(t, 10*24*time.Hour, cover)
+	require.ElementsMatch(t, []string{model.StreamThreats, model.StreamAgents}, deltas, "the delta walk follows the backfill")
+	require.Equal(t, []model.SetWatermarkInput{{ConnectionID: "c1", Stream: model.StreamThreats, At: t0}}, h.watermarks)
+	// Results add up: 10 windows and one delta of 150 records each.
+	for _, r := range sum.Streams {
+		if r.Stream == model.StreamThreats {
+			require.Equal(t, int64(11*150), r.Fetched)
+			require.Equal(t, 10, r.Windows)
+		}
+	}
+}
+
+func TestSyncWorkflowRequestedBackfillDoesNotMoveWatermark(t *testing.T) {
+	h := newSyncHarness(t, nil)
+	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: "c1", Seq: 2, Streams: []string{model.StreamAlerts}, Mode: model.ModeDelta, Backfill: 30 * 24 * time.Hour})
+	require.Equal(t, model.RunSuccess, sum.Status)
+	n := 0
+	for _, in := range h.inputs {
+		if in.Window != nil {
+			n++
+		}
+	}
+	require.Equal(t, 30, n)
+	require.Empty(t, h.watermarks, "a requested backfill re-reads; the committed watermark stays")
+}
+
+func TestSplitWindows(t *testing.T) {
+	from := t0.Add(-90 * 24 * time.Hour)
+	ws := workflows.SplitWindows(from, t0)
+	require.Len(t, ws, workflows.MaxBackfillWindows)
+	require.Equal(t, from, ws[0].From)
+	require.Equal(t, t0, ws[len(ws)-1].To)
+	for i := 1; i < len(ws); i++ {
+		require.Equal(t, ws[i-1].To, ws[i].From, "contiguous, half-open")
+	}
+	require.Len(t, workflows.SplitWindows(t0.Add(-time.Hour), t0), 1)
+	require.Empty(t, workflows.SplitWindows(t0, t0))
 }

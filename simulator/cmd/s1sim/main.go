@@ -1,6 +1,6 @@
 // Command s1sim runs the SentinelOne console simulator standalone.
 //
-//	s1sim -addr 127.0.0.1:8443 -ca-out ca.pem -token-file token -agents 5000
+//	s1sim -addr 127.0.0.1:8443 -ca-out ca.pem -token-file token -agents 5000 -threats 20000 -alerts 10000
 //
 // The token is written to -token-file (mode 0600) so demos never put it in argv.
 package main
@@ -21,6 +21,8 @@ func main() {
 	useTLS := flag.Bool("tls", true, "serve HTTPS with a generated CA")
 	caOut := flag.String("ca-out", "", "write the CA certificate (PEM) to this path")
 	agents := flag.Int("agents", 2000, "number of agents")
+	threats := flag.Int("threats", 0, "number of threats (GET /threats)")
+	alerts := flag.Int("alerts", 0, "number of STAR alerts (GET /cloud-detection/alerts)")
 	seed := flag.Int64("seed", 1, "data seed")
 	tokenFile := flag.String("token-file", "", "write the API token to this file (mode 0600)")
 	rateLimits := flag.Bool("rate-limits", false, "enforce the published per-token rate limits (429)")
@@ -30,7 +32,7 @@ func main() {
 	if n == 0 {
 		n = -1 // an explicit 0 means no agents
 	}
-	sim := simulator.New(simulator.Options{Seed: *seed, Agents: n, EnforceRateLimits: *rateLimits, RetryAfter: *rateLimits})
+	sim := simulator.New(simulator.Options{Seed: *seed, Agents: n, Threats: *threats, Alerts: *alerts, EnforceRateLimits: *rateLimits, RetryAfter: *rateLimits})
 	if *tokenFile != "" {
 		if err := os.WriteFile(*tokenFile, []byte(simulator.DefaultToken+"\n"), 0o600); err != nil {
 			log.Fatalf("s1sim: write token: %v", err)
