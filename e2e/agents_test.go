@@ -252,3 +252,12 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	}
 	return out
 }
+
+func validateLines(t *testing.T, class int, lines []string) {
+	t.Helper()
+	v, err := ocsf.NewValidator()
+	require.NoError(t, err)
+	for i, l := range lines {
+		require.NoError(t, v.Validate(class, []byte(l)), "line %d", i+1)
+	}
+}

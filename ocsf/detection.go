@@ -439,12 +439,12 @@ func malwareClassification(c string) int {
 func analyticType(key, title string) (int, string) {
 	s := normEnum(key + " " + title)
 	switch {
-	case strings.Contains(s, "static_ai") || strings.Contains(s, "pre_execution") || strings.Contains(s, "dfi") ||
-		strings.Contains(s, "machine_learning") || strings.Contains(s, "_ai"):
-		return 4, "Learning (ML/DL)"
 	case strings.Contains(s, "behavio") || strings.Contains(s, "executables") || strings.Contains(s, "dynamic") ||
-		strings.Contains(s, "anti_exploit") || strings.Contains(s, "exploit"):
+		strings.Contains(s, "exploit"):
 		return 2, "Behavioral"
+	case strings.Contains(s, "static_ai") || strings.Contains(s, "pre_execution") || strings.Contains(s, "dfi") ||
+		strings.Contains(s, "machine_learning") || strings.HasSuffix(s, "_ai") || strings.Contains(s, "_ai_"):
+		return 4, "Learning (ML/DL)"
 	case strings.Contains(s, "star") || strings.Contains(s, "rule") || strings.Contains(s, "custom") ||
 		strings.Contains(s, "blacklist") || strings.Contains(s, "blocklist"):
 		return 1, "Rule"

@@ -609,7 +609,7 @@ func buildThreatEvent(t *s1Threat, d *threatDerived, id, hash string, m Meta) *d
 	}
 
 	// malware
-	if mw := (malware{Name: firstNonEmpty(ti.ThreatName.String(), ti.FileDisplayName.String()), UID: ti.SHA1.String()}); mw.Name != "" || mw.UID != "" {
+	if mw := (malware{Name: firstNonEmpty(ti.ThreatName.String(), ti.FileDisplayName.String(), baseName(ti.FilePath.String()), ti.Classification.String()), UID: ti.SHA1.String()}); mw.Name != "" || mw.UID != "" {
 		c := ti.Classification.String()
 		mw.ClassificationIDs = []int{malwareClassification(c)}
 		if c != "" {

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/simulator"
+	"github.com/sentinelone-connector/s1conn/store"
+)
+
+func (h *harness) stored(id, stream string) map[string]string {
+	h.t.Helper()
+	out := map[string]string{}
+	require.NoError(h.t, h.store.EachRecord(context.Background(), id, stream, func(r *store.StoredRecord) error {
+		out[r.Key] = r.Hash
+		return nil
+	}))
+	return out
+}
+
+func keysOf(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestE2EThreatsAlertsBackfillKillDeltaAndRefresh(t *testing.T) {
+	h := newHarness(t, harnessOpts{agents: 300, sim: simulator.Options{Threats: 20000, Alerts: 10000, ThreatSpan: 29 * 24 * time.Hour}})
+	h.sim.SetFaults(simulator.Faults{Latency: 120 * time.Millisecond})
+	w := h.startWorker()
+	h.create("det", "--streams", "threats,alerts", "--lookback", "30d")
+
+	// Kill the worker once some backfill windows are done but not all.
+	finished := func() (done, total int) {
+		for _, s := range mustStates(t, h, "det") {
+			if strings.Contains(s.Stream, "@") {
+				total++
+				if s.LastWalkID != "" {
+					done++
+				}
+			}
+		}
+		return
+	}
+	require.Eventually(t, func() bool { d, _ := finished(); return d >= 4 }, 3*time.Minute, 20*time.Millisecond)
+	w.kill()
+	done, total := finished()
+	require.Less(t, done, 60, "the kill must land mid-backfill (%d/%d windows done)", done, total)
+	h.sim.SetFaults(simulator.Faults{})
+	h.startWorker()
+	sum := h.syncWait("det")
+	require.Equal(t, model.RunSuccess, sum.Status, "%+v", sum)
+
+	require.Equal(t, h.sim.Truth("threats"), h.stored("det", model.StreamThreats), "every threat exactly once, as the console has it")
+	require.Equal(t, h.sim.Truth("alerts"), h.stored("det", model.StreamAlerts), "every alert exactly once, as the console has it")
+	var dup int
+	require.NoError(t, h.store.DB().QueryRow(`SELECT (SELECT COUNT(*) - COUNT(DISTINCT record_key) FROM threats) + (SELECT COUNT(*) - COUNT(DISTINCT record_key) FROM alerts)`).Scan(&dup))
+	require.Zero(t, dup)
+
+	// A threat resolved after its creation is updated by the next delta.
+	resolved := h.sim.ResolveThreats(50)
+	// Alerts whose status changes inside the refresh window are updated too.
+	var recent []string
+	require.NoError(t, h.store.DB().Select(&recent, `SELECT record_key FROM alerts WHERE connection_id = 'det'
+		AND UPPER(incident_status) <> 'RESOLVED' AND created_at >= $1 ORDER BY record_key LIMIT 20`, time.Now().Add(-48*time.Hour)))
+	require.Len(t, recent, 20)
+	h.sim.ChangeAlertIDs(recent, "RESOLVED")
+	sum = h.syncWait("det")
+	require.Equal(t, model.RunSuccess, sum.Status)
+	th := streamResult(sum, model.StreamThreats)
+	require.Equal(t, int64(50), th.Updated, "%+v", th)
+	al := streamResult(sum, model.StreamAlerts)
+	require.Equal(t, int64(20), al.Updated, "%+v", al)
+	truthT, truthA := h.sim.Truth("threats"), h.sim.Truth("alerts")
+	gotT, gotA := h.stored("det", model.StreamThreats), h.stored("det", model.StreamAlerts)
+	for _, id := range resolved {
+		require.Equal(t, truthT[id], gotT[id])
+	}
+	for _, id := range recent {
+		require.Equal(t, truthA[id], gotA[id])
+	}
+	require.Equal(t, truthT, gotT)
+	require.Equal(t, truthA, gotA)
+
+	// OCSF exports validate (2004), one line per record.
+	for _, stream := range []string{"threats", "alerts"} {
+		out := h.mustStarter("export", "det", "--stream", stream, "--format", "ocsf")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		require.Len(t, lines, map[string]int{"threats": len(truthT), "alerts": len(truthA)}[stream])
+		validateLines(t, 2004, lines[:200])
+	}
+}
+
+func TestE2ETorqFiltersAndScoping(t *testing.T) {
+	h := newHarness(t, harnessOpts{agents: 300, sim: simulator.Options{Threats: 3000, Alerts: 2000, ThreatSpan: 10 * 24 * time.Hour,
+		Accounts: 2, SitesPerAccount: 2}})
+	h.startWorker()
+	// The seeds' two documented examples, plus one site as scope.
+	filters := `{"threats": {"confidenceLevels": "malicious", "incidentStatuses": "unresolved"},
+	             "alerts": {"severity": "High,Critical", "incidentStatus": "IN_PROGRESS,UNRESOLVED"}}`
+	ff := filepath.Join(h.dir, "filters.json")
+	require.NoError(t, os.WriteFile(ff, []byte(filters), 0o600))
+	var one struct {
+		SiteID    string `json:"siteId"`
+		AccountID string `json:"accountId"`
+	}
+	raw, ok := h.sim.AgentJSON(firstKey(h.sim.Truth("agents")))
+	require.True(t, ok)
+	require.NoError(t, json.Unmarshal(raw, &one))
+
+	h.create("flt", "--streams", "threats,alerts", "--lookback", "11d", "--filters-file", ff)
+	h.create("site", "--streams", "threats,alerts", "--lookback", "11d", "--site-ids", one.SiteID)
+	h.create("acct", "--streams", "threats,alerts", "--lookback", "11d", "--account-ids", one.AccountID)
+	for _, id := range []string{"flt", "site", "acct"} {
+		require.Equal(t, model.RunSuccess, h.syncWait(id).Status)
+	}
+	match := func(f func(url.Values) ([]string, error), q url.Values) []string {
+		ids, err := f(q)
+		require.NoError(t, err)
+		return ids
+	}
+	tq := url.Values{"confidenceLevels": {"malicious"}, "incidentStatuses": {"unresolved"}}
+	aq := url.Values{"severity": {"High,Critical"}, "incidentStatus": {"IN_PROGRESS,UNRESOLVED"}}
+	require.ElementsMatch(t, match(h.sim.MatchThreats, tq), keysOf(h.stored("flt", model.StreamThreats)))
+	require.ElementsMatch(t, match(h.sim.MatchAlerts, aq), keysOf(h.stored("flt", model.StreamAlerts)))
+	require.NotEmpty(t, h.stored("flt", model.StreamThreats))
+	require.NotEmpty(t, h.stored("flt", model.StreamAlerts))
+
+	sq := url.Values{"siteIds": {one.SiteID}}
+	require.ElementsMatch(t, match(h.sim.MatchThreats, sq), keysOf(h.stored("site", model.StreamThreats)))
+	require.ElementsMatch(t, match(h.sim.MatchAlerts, sq), keysOf(h.stored("site", model.StreamAlerts)))
+	acq := url.Values{"accountIds": {one.AccountID}}
+	require.ElementsMatch(t, match(h.sim.MatchThreats, acq), keysOf(h.stored("acct", model.StreamThreats)))
+	require.ElementsMatch(t, match(h.sim.MatchAlerts, acq), keysOf(h.stored("acct", model.StreamAlerts)))
+	require.Less(t, len(h.stored("site", model.StreamThreats)), len(h.sim.Truth("threats")), "scoping narrows")
+}
+
+func firstKey(m map[string]string) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}

@@ -1,0 +1,42 @@
+package ocsf
+
+import (
+	"os"
+	"testing"
+)
+
+func BenchmarkThreat(b *testing.B) {
+	for _, name := range []string{"s1_threat_realistic", "s1_threat_elastic_engines_mitre", "threat_quirks"} {
+		raw, err := os.ReadFile("testdata/threats/" + name + ".json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if _, err := Threat(raw, testMeta); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAlert(b *testing.B) {
+	for _, name := range []string{"s1_alert_realistic", "alert_process_rich"} {
+		raw, err := os.ReadFile("testdata/alerts/" + name + ".json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				if _, err := Alert(raw, testMeta); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
