@@ -158,18 +158,39 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	log.Info().Bool("resumed", resumed).Str("params", params.Encode()).Msg("stream walk starting")
 
 	cursor := st.WalkCursor
-	for attempt := 0; ; attempt++ {
-		err = a.walk(ctx, client, spec, table, in, ckpt, mode, params, cursor, meta, res)
+	resets, failures := 0, 0
+	for {
+		pagesBefore := res.Pages
+		err = a.walk(ctx, client, spec, table, in, ckpt, mode, params, &cursor, meta, res)
 		if err == nil {
 			break
 		}
-		if sentinelone.IsInvalidCursor(err) && attempt == 0 && cursor != "" {
+		if res.Pages > pagesBefore {
+			failures = 0 // progress was made: transient errors start counting again
+		}
+		switch {
+		case sentinelone.IsInvalidCursor(err) && cursor != "" && resets < 2:
 			// The console no longer accepts the saved cursor: restart from the pinned filters.
+			resets++
 			log.Warn().Err(err).Msg("saved cursor rejected; restarting the walk from its first page (stored rows make re-read pages idempotent)")
 			if rerr := a.Store.ResetWalkCursor(ctx, in.ConnectionID, ckpt, in.WalkID); rerr != nil {
 				return nil, rerr
 			}
 			cursor = ""
+			continue
+		case sentinelone.IsRetryable(err) && ctx.Err() == nil && failures < maxPageRetries:
+			// A flaky console (5xx, 429, dropped or truncated bodies) is retried here, from the last
+			// committed cursor, before the activity gives up to Temporal's retry policy.
+			failures++
+			wait := min(maxPageBackoff, pageBackoff<<(failures-1))
+			if ra := sentinelone.RetryAfter(err); ra > 0 {
+				wait = min(ra, time.Minute)
+			}
+			log.Debug().Err(err).Int("failure", failures).Dur("wait", wait).Msg("page failed; retrying from the last committed cursor")
+			if serr := sleepCtx(ctx, wait); serr != nil {
+				return nil, serr
+			}
+			heartbeat(ctx, walkProgress{Pages: res.Pages, Fetched: res.Fetched})
 			continue
 		}
 		if errors.Is(err, sentinelone.ErrRepeatedCursor) {
@@ -187,6 +208,24 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	return finish(res, start), nil
 }
 
+// In-activity retries of transient page failures before Temporal's retry policy takes over.
+const (
+	maxPageRetries = 8
+	pageBackoff    = 250 * time.Millisecond
+	maxPageBackoff = 8 * time.Second
+)
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 	r.Duration = time.Since(start)
 	return r
@@ -194,14 +233,14 @@ func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 
 // walk fetches pages in a goroutine (one page ahead) and commits them in order.
 func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
-	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor string, meta ocsf.Meta, res *model.StreamResult) error {
+	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor *string, meta ocsf.Meta, res *model.StreamResult) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan pageMsg, 1)
 	fetchErr := make(chan error, 1)
 	go func() {
 		defer close(pages)
-		fetchErr <- client.Walk(ctx, spec.Path, params, cursor, func(p *sentinelone.Page) error {
+		fetchErr <- client.Walk(ctx, spec.Path, params, *cursor, func(p *sentinelone.Page) error {
 			heartbeat(ctx, walkProgress{Pages: res.Pages}) // fetching is progress too
 			select {
 			case pages <- pageMsg{page: p}:
@@ -235,6 +274,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec 
 			}
 			return err
 		}
+		*cursor = p.NextCursor
 		res.Pages++
 		res.Fetched += int64(len(p.Data))
 		res.Inserted += pc.Inserted

@@ -149,15 +149,17 @@ func Run(ctx context.Context, in Input) model.CheckConnectionResult {
 	})
 
 	var client *sentinelone.Client
+	authFailed := false
 	add(CheckAuthentication, func() (string, string, string) {
 		var err error
 		client, err = sentinelone.New(ClientOptions(base, in.Token, in.Settings, in.RateLimits))
 		if err != nil {
 			return model.CheckFail, err.Error(), "fix the connection options"
 		}
-		if _, err := client.List(ctx, "/accounts", url.Values{"limit": {"1"}}); err != nil {
+		if _, err := list(ctx, client, "/accounts", url.Values{"limit": {"1"}}); err != nil {
 			switch {
 			case sentinelone.IsAuth(err):
+				authFailed = true
 				return model.CheckFail, "the console rejected the API token (401 Authentication Failed)",
 					"the token is invalid, revoked or expired: generate a new one (Settings > Users > Service Users > Generate API Token) and pass it with --token-file"
 			case sentinelone.IsPermission(err):
@@ -175,7 +177,7 @@ func Run(ctx context.Context, in Input) model.CheckConnectionResult {
 			if !ok {
 				continue
 			}
-			_, err := client.List(ctx, path, scope(in.Settings, url.Values{"limit": {"1"}}))
+			_, err := list(ctx, client, path, scope(in.Settings, url.Values{"limit": {"1"}}))
 			if sentinelone.IsPermission(err) {
 				missing = append(missing, fmt.Sprintf("%s needs %s", s, sentinelone.RequiredPermission(path)))
 			} else if err != nil {
@@ -189,7 +191,7 @@ func Run(ctx context.Context, in Input) model.CheckConnectionResult {
 		return model.CheckPass, "read access to " + strings.Join(in.Settings.Streams, ", "), ""
 	})
 	add(CheckDataFetch, func() (string, string, string) {
-		p, err := client.List(ctx, "/agents", scope(in.Settings, url.Values{"limit": {"1"}, "isDecommissioned": {"true,false"}}))
+		p, err := list(ctx, client, "/agents", scope(in.Settings, url.Values{"limit": {"1"}, "isDecommissioned": {"true,false"}}))
 		if err != nil {
 			if sentinelone.IsPermission(err) {
 				return model.CheckWarn, "cannot count endpoints without Endpoints.view", ""
@@ -222,7 +224,34 @@ func Run(ctx context.Context, in Input) model.CheckConnectionResult {
 		res.Checks = append(res.Checks, c)
 	}
 	res.OK = !failed
+	if authFailed && res.Error != nil {
+		res.Error.Type = model.ErrTypeAuth // the console rejected the token: only a new token helps
+	}
 	return res
+}
+
+// list retries transient failures (5xx, 429, dropped connections) a few times, so a flaky
+// console does not fail a check that a second attempt would pass.
+func list(ctx context.Context, c *sentinelone.Client, path string, v url.Values) (*sentinelone.Page, error) {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var p *sentinelone.Page
+		if p, err = c.List(ctx, path, v); err == nil || !sentinelone.IsRetryable(err) {
+			return p, err
+		}
+		wait := 200 * time.Millisecond << attempt
+		if ra := sentinelone.RetryAfter(err); ra > 0 {
+			wait = min(ra, 10*time.Second)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil, err
 }
 
 func scope(s model.ConnectionSettings, v url.Values) url.Values {

@@ -126,6 +126,15 @@ func (h *harness) writeToken(tok string) string {
 	return p
 }
 
+// setTemporal points the binaries at another Temporal address.
+func (h *harness) setTemporal(addr string) {
+	for i, kv := range h.env {
+		if strings.HasPrefix(kv, "TEMPORAL_ADDRESS=") {
+			h.env[i] = "TEMPORAL_ADDRESS=" + addr
+		}
+	}
+}
+
 type proc struct {
 	cmd  *exec.Cmd
 	done chan error

@@ -182,6 +182,9 @@ type resourceDetails struct {
 
 func newFindingEvent(activityID int, activityName string, severityID int, severity string, statusID int, status string, t int64, md metadata) *detectionFinding {
 	md.Profiles = detectionProfiles
+	if statusID == 0 {
+		status = "" // status_id 0 is omitted; so is its caption
+	}
 	return &detectionFinding{baseEvent: baseEvent{
 		ActivityID:   activityID,
 		ActivityName: activityName,
@@ -206,9 +209,10 @@ func newFindingEvent(activityID int, activityName string, severityID int, severi
 // spellings ("true_positive", "in_progress") and the alert ones ("True positive",
 // "In progress", "TRUE_POSITIVE") compare equal.
 func normEnum(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	return strings.NewReplacer(" ", "_", "-", "_").Replace(s)
+	return enumReplacer.Replace(strings.ToLower(strings.TrimSpace(s)))
 }
+
+var enumReplacer = strings.NewReplacer(" ", "_", "-", "_")
 
 // other returns 99 with the source text as caption, or 0 Unknown when there is none.
 func other(raw string) (int, string) {

@@ -42,6 +42,12 @@ type evState struct {
 	updated                                   int64
 	gen                                       int // number of content changes
 	incident, verdict, mitigation, confidence int8
+	status, severity                          int8 // risk rows (vulnerabilities.go)
+}
+
+// newEvState returns an overlay entry that keeps every derived value.
+func newEvState(updated int64) *evState {
+	return &evState{updated: updated, incident: -1, verdict: -1, mitigation: -1, confidence: -1, status: -1, severity: -1}
 }
 
 func newEvStore(seed uint64, label string, n int, now, span int64, idBase int64) *evStore {
@@ -165,7 +171,12 @@ func (st *evStore) each(w *evWalk, sortBy string, desc bool, after *key, fn func
 		lo, hi := searchRange(st.next, st.createdOf, w.created)
 		lo2, hi2 := searchRange(st.next, st.reportedOf, w.reported)
 		lo, hi = max(lo, lo2), max(max(lo, lo2), min(hi, hi2))
-		lo, hi = afterRange(lo, hi, func(v int) key { return st.keyOf(v, sortBy) }, after, desc)
+		keyAt := func(v int) key { return st.keyOf(v, sortBy) }
+		if !w.updated.isFull() {
+			st.eachUpdatedByPos(w, lo, hi, keyAt, desc, after, ok, fn)
+			return
+		}
+		lo, hi = afterRange(lo, hi, keyAt, after, desc)
 		it := newPosIter(lo, hi, desc, identity, ok)
 		for v, more := it.peek(); more && fn(v); v, more = it.peek() {
 			it.advance()
@@ -201,6 +212,54 @@ func (st *evStore) each(w *evWalk, sortBy string, desc bool, after *key, fn func
 			a.advance()
 		} else {
 			b.advance()
+		}
+		if !fn(v) {
+			return
+		}
+	}
+}
+
+// eachUpdatedByPos walks a bounded updatedAt range in position (id)
+// order without scanning the whole tenant: unchanged base items form a
+// binary-searched range (base updatedAt is monotone in v) and changed or
+// added items come from the overlay, sorted by position and merged in.
+// This keeps a delta walk (updatedAt__gte + sortBy=id) O(log n + page).
+func (st *evStore) eachUpdatedByPos(w *evWalk, lo, hi int, keyAt func(int) key, desc bool, after *key, ok, fn func(int) bool) {
+	uLo, uHi := searchRange(st.base, st.baseUpdated, w.updated)
+	aLo, aHi := max(lo, uLo), max(max(lo, uLo), min(hi, uHi))
+	aLo, aHi = afterRange(aLo, aHi, keyAt, after, desc)
+	a := newPosIter(aLo, aHi, desc, identity, func(v int) bool {
+		_, changed := st.dirty[v]
+		return !changed && ok(v)
+	})
+	bLo, bHi := searchRange(len(st.byUpdated), func(i int) int64 { return st.dirty[st.byUpdated[i]].updated }, w.updated)
+	ov := make([]int, 0, bHi-bLo)
+	for _, v := range st.byUpdated[bLo:bHi] {
+		if v < lo || v >= hi || !ok(v) {
+			continue
+		}
+		if after != nil {
+			if c := keyAt(v).cmp(*after); (!desc && c <= 0) || (desc && c >= 0) {
+				continue
+			}
+		}
+		ov = append(ov, v)
+	}
+	slices.Sort(ov)
+	if desc {
+		slices.Reverse(ov)
+	}
+	for {
+		va, okA := a.peek()
+		if len(ov) == 0 && !okA {
+			return
+		}
+		v := 0
+		if okA && (len(ov) == 0 || (va < ov[0]) != desc) {
+			v = va
+			a.advance()
+		} else {
+			v, ov = ov[0], ov[1:]
 		}
 		if !fn(v) {
 			return
@@ -308,7 +367,7 @@ func (st *evStore) touch(v int, now int64, fn func(*evState)) {
 		i := st.updatedPos(v)
 		st.byUpdated = slices.Delete(st.byUpdated, i, i+1)
 	} else {
-		s = &evState{incident: -1, verdict: -1, mitigation: -1, confidence: -1}
+		s = newEvState(0)
 		st.dirty[v] = s
 	}
 	fn(s)
@@ -326,7 +385,7 @@ func (st *evStore) add(now int64, init func(*evState)) int {
 	v := st.next
 	st.next++
 	st.addedAt = append(st.addedAt, created)
-	s := &evState{updated: created, incident: -1, verdict: -1, mitigation: -1, confidence: -1}
+	s := newEvState(created)
 	if init != nil {
 		init(s)
 	}

@@ -94,7 +94,9 @@ func run(ctx context.Context) error {
 func New(c client.Client, cfg *config.Config, acts *activities.Activities) worker.Worker {
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
-		EnableSessionWorker:                false,
+		// Heartbeats reach the server within 2s, so a pause or delete cancels a walk promptly.
+		MaxHeartbeatThrottleInterval:     2 * time.Second,
+		DefaultHeartbeatThrottleInterval: 2 * time.Second,
 	})
 	Register(w, acts)
 	return w

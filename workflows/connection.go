@@ -119,8 +119,15 @@ func (c *connection) run(ctx workflow.Context) (*model.Empty, error) {
 			continue
 		case model.StateTestFailed, model.StateFailed:
 			if len(c.st.Pending) == 0 && !c.rotated {
-				c.waitEvent(ctx, time.Time{})
-				continue
+				// A failed test is retried on its own every RetestEvery (the console may have
+				// been briefly unreachable); a Failed connection waits for a human.
+				var deadline time.Time
+				if c.st.State == model.StateTestFailed {
+					deadline = workflow.Now(ctx).Add(RetestEvery)
+				}
+				if !c.waitEvent(ctx, deadline) {
+					continue
+				}
 			}
 			c.rotated = false
 			if !c.test(ctx) {
@@ -348,7 +355,7 @@ func (c *connection) test(ctx workflow.Context) bool {
 	}
 	if !res.OK {
 		c.st.LastError = res.Error
-		if res.Error != nil && res.Error.Type == "Check:authentication" {
+		if res.Error != nil && res.Error.Type == model.ErrTypeAuth {
 			c.setState(ctx, model.StateAuthFailed)
 		} else {
 			c.setState(ctx, model.StateTestFailed)
@@ -403,8 +410,9 @@ func (c *connection) setState(ctx workflow.Context, s model.State) {
 		LastError: c.st.LastError, TokenExpires: c.st.TokenExpiresAt}).Get(ctx, nil)
 }
 
-// waitEvent blocks until a signal, an update's wake-up, or the deadline (zero = none).
-func (c *connection) waitEvent(ctx workflow.Context, deadline time.Time) {
+// waitEvent blocks until a signal, an update's wake-up, or the deadline (zero = none); it
+// reports whether the deadline passed.
+func (c *connection) waitEvent(ctx workflow.Context, deadline time.Time) (timedOut bool) {
 	s := workflow.NewSelector(ctx)
 	c.addSignals(ctx, s)
 	tctx, cancel := workflow.WithCancel(ctx)
@@ -412,12 +420,16 @@ func (c *connection) waitEvent(ctx workflow.Context, deadline time.Time) {
 	if !deadline.IsZero() {
 		d := deadline.Sub(workflow.Now(ctx))
 		if d <= 0 {
-			return
+			return true
 		}
-		s.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {})
+		s.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) { timedOut = true })
 	}
 	s.Select(ctx)
+	return timedOut
 }
+
+// RetestEvery is how often a connection in TestFailed re-runs its checks by itself.
+const RetestEvery = 5 * time.Minute
 
 func (c *connection) addSignals(ctx workflow.Context, s workflow.Selector) {
 	s.AddReceive(c.syncNow, func(ch workflow.ReceiveChannel, _ bool) {

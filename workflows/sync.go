@@ -26,6 +26,8 @@ func streamActivityOptions() workflow.ActivityOptions {
 		StartToCloseTimeout:    12 * time.Hour,
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:       time.Minute, // a killed worker's walk resumes elsewhere within a minute
+		// Pause and delete cancel a sync; the sync ends only once its walks stopped writing.
+		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, NonRetryableErrorTypes: nonRetryable},
 	}

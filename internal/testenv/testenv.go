@@ -136,12 +136,19 @@ func SearchAttributes() temporal.SearchAttributes {
 // dbFile, when not empty, persists its state so the server can be restarted.
 func DevServer(t testing.TB, dbFile string) *testsuite.DevServer {
 	t.Helper()
+	return DevServerAt(t, "", dbFile)
+}
+
+// DevServerAt starts a dev server on hostPort ("" = a free port), e.g. to restart one on the
+// address its clients already use.
+func DevServerAt(t testing.TB, hostPort, dbFile string) *testsuite.DevServer {
+	t.Helper()
 	cli := TemporalCLI(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     cli,
-		ClientOptions:    &client.Options{Namespace: "default"},
+		ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default"},
 		DBFilename:       dbFile,
 		LogLevel:         "error",
 		SearchAttributes: SearchAttributes(),
