@@ -10,7 +10,7 @@ export TEST_POSTGRES_URL
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build compose-check tools test test-unit test-integration test-faults bench lint demo up down postgres clean
+.PHONY: all build compose-check tools test test-ui test-unit test-integration test-faults bench lint demo up down postgres clean
 
 all: build
 
@@ -53,6 +53,11 @@ test-unit:
 
 test-integration: tools postgres
 	$(GO) test -race -count=1 -timeout 45m -run 'Integration|E2E' ./...
+
+## test-ui: real-browser check of the Temporal Web UI (headless Chromium + playwright-core):
+## connection `ui-demo` listed under ConnectorState="Processed", its payloads decoded by the codec server.
+test-ui: tools build
+	./uitest/run.sh
 
 lint:
 	$(GO) vet ./...

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/sentinelone-connector/s1conn/codec"
@@ -27,7 +28,9 @@ type Activities struct {
 	Keys       *codec.KeyRing
 	Log        zerolog.Logger
 	RateLimits []sentinelone.RateLimit // nil = SentinelOne's published limits
-	Version    string
+	// Temporal starts routed user workflows (nil: workflow routes fail and retry).
+	Temporal client.Client
+	Version  string
 	// OnRequest observes every API request (metrics).
 	OnRequest func(connectionID, method, path string, status int, d time.Duration)
 	// OnPage observes every committed page (metrics).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sentinelone-connector/s1conn/model"
 	"github.com/sentinelone-connector/s1conn/ocsf"
+	"github.com/sentinelone-connector/s1conn/routing"
 	"github.com/sentinelone-connector/s1conn/sentinelone"
 	"github.com/sentinelone-connector/s1conn/store"
 )
@@ -54,7 +55,9 @@ func init() {
 			if err != nil {
 				return store.Record{}, err
 			}
-			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: r.UpdatedAt, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()}, nil
+			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: r.UpdatedAt, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values(),
+				Status: r.Flat.Status, Attrs: map[string]string{"status": r.Flat.Status, "confidence": r.Flat.ConfidenceLevel,
+					"severity": threatSeverity(r.Flat.ConfidenceLevel)}}, nil
 		},
 	}
 	// Alerts have no updatedAt filter: the delta bound is alertInfo.createdAt (so the watermark
@@ -70,8 +73,38 @@ func init() {
 			if r.Flat.CreatedAt != nil {
 				wm = *r.Flat.CreatedAt
 			}
-			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: wm, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()}, nil
+			return store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: wm, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values(),
+				Status: r.Flat.Status, Attrs: map[string]string{"status": r.Flat.Status, "severity": r.Flat.RuleSeverity}}, nil
 		},
+	}
+}
+
+// threatSeverity maps a threat's confidence to the severity words route filters use.
+func threatSeverity(confidence string) string {
+	switch strings.ToLower(confidence) {
+	case "malicious":
+		return "high"
+	case "suspicious":
+		return "medium"
+	}
+	return "unknown"
+}
+
+// router returns the function deciding which of the connection's routes a change fires, or
+// nil when the stream has none. Backfilled records are routed only when asked.
+func router(conn *store.Connection, stream string, backfill, routeBackfill bool) func(*store.Record, string) []string {
+	routes := conn.Settings.Routes[stream]
+	if len(routes) == 0 || (backfill && !routeBackfill && !conn.Settings.RouteBackfill) {
+		return nil
+	}
+	return func(r *store.Record, trigger string) []string {
+		var ids []string
+		for i, rt := range routes {
+			if routing.Matches(rt, trigger, r.Attrs) {
+				ids = append(ids, routing.ID(stream, i, rt))
+			}
+		}
+		return ids
 	}
 }
 
@@ -161,7 +194,7 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	resets, failures := 0, 0
 	for {
 		pagesBefore := res.Pages
-		err = a.walk(ctx, client, spec, table, in, ckpt, mode, params, &cursor, meta, res)
+		err = a.walk(ctx, client, conn, spec, table, in, ckpt, mode, params, &cursor, meta, res)
 		if err == nil {
 			break
 		}
@@ -232,7 +265,7 @@ func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 }
 
 // walk fetches pages in a goroutine (one page ahead) and commits them in order.
-func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
+func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn *store.Connection, spec streamSpec, table store.Table,
 	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor *string, meta ocsf.Meta, res *model.StreamResult) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -251,6 +284,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec 
 		})
 	}()
 	full := mode == model.ModeFull
+	route := router(conn, in.Stream, mode == model.ModeBackfill, in.RouteBackfill)
 	for msg := range pages {
 		res.Requests++
 		p := msg.page
@@ -267,7 +301,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, spec 
 			recs = append(recs, r)
 		}
 		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
-			NextCursor: p.NextCursor, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: recs})
+			NextCursor: p.NextCursor, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: recs, Router: route})
 		if err != nil {
 			if errors.Is(err, store.ErrWalkSuperseded) {
 				return temporal.NewNonRetryableApplicationError(err.Error(), "Superseded", err)
@@ -366,7 +400,7 @@ func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Clie
 			}
 			recs = append(recs, r)
 		}
-		pc, err := a.Store.UpsertRecords(ctx, table, conn.ID, recs)
+		pc, err := a.Store.UpsertRecords(ctx, table, conn.ID, recs, router(conn, model.StreamAlerts, false, false))
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ const (
 	ActivityPurge           = "PurgeConnection"
 	ActivityPlanSync        = "PlanSync"
 	ActivitySetWatermark    = "SetWatermark"
+	ActivityDeliverOutbox   = "DeliverOutbox"
 )
 
 // Signals, queries and updates of ConnectionWorkflow.
@@ -191,6 +193,8 @@ type SyncRequest struct {
 	Full     bool          `json:",omitempty"`
 	Backfill time.Duration `json:",omitempty"`
 	Reason   string        `json:",omitempty"`
+	// RouteBackfill lets routes fire for the records this backfill reads.
+	RouteBackfill bool `json:",omitempty"`
 	// RequestID lets `starter sync --wait` find the run that served it.
 	RequestID string `json:",omitempty"`
 }
@@ -267,12 +271,13 @@ const (
 
 // SyncWorkflowInput starts one sync of a connection.
 type SyncWorkflowInput struct {
-	ConnectionID string
-	Seq          int64
-	Streams      []string
-	Mode         string        // ModeDelta or ModeFull
-	Backfill     time.Duration `json:",omitempty"`
-	Concurrency  int           `json:",omitempty"` // streams in flight; default 3
+	ConnectionID  string
+	Seq           int64
+	Streams       []string
+	Mode          string        // ModeDelta or ModeFull
+	Backfill      time.Duration `json:",omitempty"`
+	RouteBackfill bool          `json:",omitempty"`
+	Concurrency   int           `json:",omitempty"` // streams in flight; default 3
 }
 
 // SyncWorkflowResult summarises one sync.
@@ -289,6 +294,8 @@ type SyncStreamInput struct {
 	// from its committed checkpoint instead of starting again.
 	WalkID   string
 	Backfill time.Duration `json:",omitempty"`
+	// RouteBackfill lets routes fire for this walk's records even in backfill mode.
+	RouteBackfill bool `json:",omitempty"`
 	// Window bounds a backfill walk (createdAt in [From, To)); Checkpoint names its own
 	// checkpoint row so windows of one stream walk in parallel.
 	Window     *Window `json:",omitempty"`
@@ -445,6 +452,79 @@ type ConnectionSettings struct {
 	// AlertRefresh is how far back unresolved alerts are re-read by ID on every sync, since the
 	// alerts API has no updatedAt filter (status and verdict changes are otherwise invisible).
 	AlertRefresh time.Duration `json:"alertRefresh,omitempty"`
+	// Routes send new, changed and resolved detections to automation, per stream.
+	Routes map[string][]Route `json:"routes,omitempty"`
+	// RouteBackfill lets routes fire for records read by a lookback backfill (off by default so
+	// a first sync does not flood automation).
+	RouteBackfill bool `json:"routeBackfill,omitempty"`
+}
+
+// Route triggers.
+const (
+	TriggerNew      = "new"
+	TriggerChanged  = "changed"
+	TriggerResolved = "resolved"
+	TriggerReplay   = "replay"
+)
+
+// Route sends a stream's records that match its trigger and filter to one destination.
+type Route struct {
+	Name     string        `json:"name,omitempty"`
+	On       []string      `json:"on"`
+	Filter   *RouteFilter  `json:"filter,omitempty"`
+	Workflow *WorkflowDest `json:"workflow,omitempty"`
+	Webhook  *WebhookDest  `json:"webhook,omitempty"`
+}
+
+// RouteFilter narrows a route to records whose attributes are in the lists (case-insensitive).
+type RouteFilter struct {
+	Severity   []string `json:"severity,omitempty"`
+	Confidence []string `json:"confidence,omitempty"`
+	Status     []string `json:"status,omitempty"`
+}
+
+// WorkflowDest starts a user's Temporal workflow per routed record.
+type WorkflowDest struct {
+	Type      string `json:"type"`
+	TaskQueue string `json:"taskQueue"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// WebhookDest POSTs the OCSF event, HMAC-SHA256 signed with the secret in the worker's
+// environment variable SecretEnv.
+type WebhookDest struct {
+	URL         string `json:"url"`
+	SecretEnv   string `json:"secretEnv"`
+	CAPEM       string `json:"caPem,omitempty"`
+	CAFile      string `json:"caFile,omitempty"` // read by the starter into CAPEM
+	Insecure    bool   `json:"insecure,omitempty"`
+	MaxAttempts int    `json:"maxAttempts,omitempty"`
+}
+
+// RouteEvent is what a routed user workflow receives (and, as JSON, what a webhook body holds
+// under "event" for the OCSF part).
+type RouteEvent struct {
+	DeliveryID   int64
+	ConnectionID string
+	Stream       string
+	RouteID      string
+	Trigger      string
+	RecordKey    string
+	ContentHash  string
+	OCSF         json.RawMessage
+	Raw          json.RawMessage
+}
+
+// DeliverOutboxInput drains a connection's outbox.
+type DeliverOutboxInput struct {
+	ConnectionID string
+}
+
+// DeliverOutboxResult counts what one drain did.
+type DeliverOutboxResult struct {
+	Delivered int
+	Retrying  int
+	Dead      int
 }
 
 // Defaults applied to settings left empty.

@@ -25,6 +25,9 @@ type listEndpoint struct {
 	list func(s *Simulator) lister
 	// wrap renders the "data" value from the page items; nil means a JSON array.
 	wrap func(s *Simulator, items [][]byte) []byte
+	// totalCount writes /xdr/assets-style pagination
+	// {"limit","nextCursor","skip","totalCount"} instead of totalItems.
+	totalCount bool
 }
 
 // serveList answers a validated list request with the console's envelope:
@@ -60,13 +63,21 @@ func (s *Simulator) serveList(r *http.Request, ep *listEndpoint) response {
 	} else {
 		writeArray(&b, items)
 	}
-	b.WriteString(`,"pagination":{"nextCursor":`)
+	b.WriteString(`,"pagination":{`)
+	if ep.totalCount {
+		b.WriteString(`"limit":` + strconv.Itoa(q.limit) + `,`)
+	}
+	b.WriteString(`"nextCursor":`)
 	if next == "" {
 		b.WriteString("null")
 	} else {
 		b.WriteString(strconv.Quote(next))
 	}
-	b.WriteString(`,"totalItems":`)
+	if ep.totalCount {
+		b.WriteString(`,"skip":` + strconv.Itoa(q.skip) + `,"totalCount":`)
+	} else {
+		b.WriteString(`,"totalItems":`)
+	}
 	b.WriteString(strconv.Itoa(total))
 	b.WriteString("}}\n")
 	return response{status: http.StatusOK, body: b.Bytes()}

@@ -29,7 +29,7 @@ func (s *Simulator) buildRoutes() map[string]*route {
 	list := func(ep *listEndpoint) func(*Simulator, *http.Request) response {
 		return func(s *Simulator, r *http.Request) response { return s.serveList(r, ep) }
 	}
-	return map[string]*route{
+	routes := map[string]*route{
 		"/system/status": {method: http.MethodGet, handler: func(*Simulator, *http.Request) response {
 			return jsonOK(map[string]string{"health": "ok"})
 		}},
@@ -43,7 +43,20 @@ func (s *Simulator) buildRoutes() map[string]*route {
 		"/agents":                  {method: http.MethodGet, auth: true, perms: []string{"Endpoints.view"}, handler: list(agentsEndpoint)},
 		"/threats":                 {method: http.MethodGet, auth: true, perms: []string{"Threats.view"}, handler: list(threatsEndpoint)},
 		"/cloud-detection/alerts":  {method: http.MethodGet, auth: true, perms: []string{"Custom Alerts.view"}, handler: list(alertsEndpoint)},
+		"/application-management/risks": {method: http.MethodGet, auth: true, perms: []string{"Applications Page.viewRisks"},
+			handler: list(risksEndpoint)},
+		"/application-management/risks/cves": {method: http.MethodGet, auth: true, perms: []string{"Applications Page.viewRisks"},
+			handler: list(riskCVEsEndpoint)},
+		"/application-management/inventory": {method: http.MethodGet, auth: true, perms: []string{"Applications Page.view"},
+			handler: list(inventoryEndpoint)},
+		"/application-management/inventory/endpoints": {method: http.MethodGet, auth: true, perms: []string{"Applications Page.view"},
+			handler: list(inventoryEndpointsEndpoint)},
 	}
+	if s.opts.XDRAssets {
+		routes["/xdr/assets"] = &route{method: http.MethodGet, auth: true, bearer: true, perms: []string{"XDR Inventory.view"},
+			handler: list(xdrAssetsEndpoint)}
+	}
+	return routes
 }
 
 // parseAuth extracts the token from "ApiToken <t>" (scheme matched

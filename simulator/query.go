@@ -20,6 +20,9 @@ const (
 	kindBools
 	// kindStrings is a comma-joined list of free strings.
 	kindStrings
+	// kindString is one free string, not split on commas (application
+	// names and vendors such as "Zoom Video Communications, Inc.").
+	kindString
 )
 
 // minID is the smallest valid console ID.
@@ -40,6 +43,11 @@ type listSpec struct {
 	// enums restricts kindStrings filters to known values (matched
 	// case-insensitively); a value outside the set answers 400.
 	enums map[string][]string
+	// single lists kindIDs filters documented as taking one ID
+	// (/application-management/*: "Single Account/Site/Group ID").
+	single []string
+	// required lists filters that must be present (after cursor restore).
+	required []string
 }
 
 // listQuery is a validated list request.
@@ -217,7 +225,12 @@ func (q *listQuery) parseFilters(filters url.Values, spec *listSpec) *response {
 		}
 		parts := strings.Split(v, ",")
 		switch kind {
+		case kindString:
+			q.strs[name] = []string{strings.TrimSpace(v)}
 		case kindIDs:
+			if len(parts) > 1 && slices.Contains(spec.single, name) {
+				return ptr(validationErr(fmt.Sprintf("%s: Only a single ID is supported.", name)))
+			}
 			for _, p := range parts {
 				id, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
 				if err != nil {
@@ -246,6 +259,11 @@ func (q *listQuery) parseFilters(filters url.Values, spec *listSpec) *response {
 				}
 			}
 			q.strs[name] = parts
+		}
+	}
+	for _, name := range spec.required {
+		if _, ok := q.strs[name]; !ok {
+			return ptr(validationErr(name + ": Missing data for required field."))
 		}
 	}
 	return nil

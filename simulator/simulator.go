@@ -33,7 +33,8 @@ const DefaultToken = "sim-token-0123456789abcdef"
 type Token struct {
 	Value string
 	// Permissions such as "Endpoints.view", "Accounts.view", "Sites.view",
-	// "Threats.view", "Custom Alerts.view", "Applications.view", "XDR.view".
+	// "Threats.view", "Custom Alerts.view", "Applications Page.view",
+	// "Applications Page.viewRisks", "XDR Inventory.view".
 	// Nil or empty grants every permission.
 	Permissions []string
 	// CreatedAt defaults to Now(); a zero ExpiresAt never expires.
@@ -70,6 +71,17 @@ type Options struct {
 	Threats, Alerts int
 	// ThreatSpan defaults to 30 days.
 	ThreatSpan time.Duration
+	// Apps is the number of distinct applications in the catalogue
+	// (default 0 = none, at most 65536). Each is installed on a
+	// deterministic subset of the base agents (GET /application-management/inventory[/endpoints]).
+	Apps int
+	// CVEs is the CVE catalogue size (default 0). Each installed application
+	// version maps to 0..3 CVEs; every (CVE, endpoint, application) is one
+	// risk row (GET /application-management/risks, /risks/cves).
+	CVEs int
+	// XDRAssets serves GET /xdr/assets (one asset per live agent); when
+	// false the route answers 404.
+	XDRAssets bool
 }
 
 // Simulator is a fake console. All methods are safe for concurrent use.
@@ -82,6 +94,8 @@ type Simulator struct {
 	agents    *agentStore
 	threats   *threatStore
 	alerts    *alertStore
+	vuln      *vulnModel
+	risks     *riskStore
 	routes    map[string]*route
 
 	tokMu  sync.RWMutex
@@ -147,6 +161,8 @@ func New(opts Options) *Simulator {
 	nowUS, span := now.UnixMicro(), opts.ThreatSpan.Microseconds()
 	s.threats = &threatStore{evStore: newEvStore(seed, "threat", opts.Threats, nowUS, span, 1_300_000_000_000_000_000), agents: idents, scope: scope}
 	s.alerts = &alertStore{evStore: newEvStore(seed, "alert", opts.Alerts, nowUS, span, 1_500_000_000_000_000_000), agents: idents, scope: scope}
+	s.vuln = newVulnModel(seed, s.agents, opts.Apps, opts.CVEs, nowUS)
+	s.risks = newRiskStore(seed, s.vuln, nowUS)
 	for _, t := range opts.Tokens {
 		s.AddToken(t)
 	}
@@ -180,11 +196,27 @@ func (s *Simulator) AgentCount() int { return s.agents.liveCount() }
 
 // Truth returns the current records of a stream: ID → hex sha256 of the
 // exact JSON bytes the API returns for it now. Streams: "agents" (all live
-// agents, decommissioned included), "threats" (keyed by id) and "alerts"
-// (keyed by alertInfo.alertId). Unknown streams return nil. It renders
-// every record, so use it on test-sized tenants.
+// agents, decommissioned included), "threats" (keyed by id), "alerts"
+// (keyed by alertInfo.alertId), "vulnerabilities" (risk rows keyed by id,
+// Removed rows included, i.e. what includeRemovals=true returns),
+// "vulnerabilities_detected" (the same without Removed rows, i.e. the
+// default listing), "applications" (/inventory/endpoints rows keyed by
+// endpointId + "|" + applicationName + "|" + version) and "xdr_assets"
+// (keyed by asset id; nil unless Options.XDRAssets). Unknown streams
+// return nil. It renders every record, so use it on test-sized tenants.
 func (s *Simulator) Truth(stream string) map[string]string {
 	switch stream {
+	case "vulnerabilities":
+		return s.risks.truthRows(false)
+	case "vulnerabilities_detected":
+		return s.risks.truthRows(true)
+	case "applications":
+		return s.vuln.applicationsTruth()
+	case "xdr_assets":
+		if !s.opts.XDRAssets {
+			return nil
+		}
+		return s.agents.xdrTruth()
 	case "agents":
 		return s.agents.truth()
 	case "threats":
@@ -289,4 +321,38 @@ func (s *Simulator) lookupToken(value string) (Token, bool) {
 		return Token{}, false
 	}
 	return t, true
+}
+
+// ChangeRiskSeverity changes the severity of n risk rows (Detected ones
+// first): one step up (CRITICAL steps down to HIGH), with baseScore /
+// nvdBaseScore moved into the new band; lastScanDate and the hidden
+// riskUpdatedDate become Now(). It returns the affected row IDs.
+func (s *Simulator) ChangeRiskSeverity(n int) []string {
+	return s.risks.changeSeverity(n, s.nowMicros())
+}
+
+// RemoveRisks sets status "Removed" on n Detected risk rows (lastScanDate
+// and riskUpdatedDate become Now()). Removed rows are listed only with
+// includeRemovals=true. It returns the affected row IDs.
+func (s *Simulator) RemoveRisks(n int) []string { return s.risks.remove(n, s.nowMicros()) }
+
+// AddRisks adds n risk rows detected at Now(): a catalogue CVE newly found
+// on an existing installation. It returns their IDs (fewer when the tenant
+// has no installations or CVEs).
+func (s *Simulator) AddRisks(n int) []string { return s.risks.add(n, s.nowMicros()) }
+
+// RiskCount returns the number of risk rows, Removed ones included.
+func (s *Simulator) RiskCount() int { return s.risks.liveCount() }
+
+// DistinctCVEs returns the CVE IDs of every risk row (Removed included),
+// sorted by (year, number): exactly what /application-management/risks/cves lists.
+func (s *Simulator) DistinctCVEs() []string { return s.risks.distinctCVEs() }
+
+// DistinctApps returns the number of applications installed on at least
+// one endpoint: exactly what /application-management/inventory lists.
+func (s *Simulator) DistinctApps() int { return s.vuln.distinctApps() }
+
+// RiskJSON returns the exact JSON the API would return for a risk row ID now.
+func (s *Simulator) RiskJSON(id string) ([]byte, bool) {
+	return s.risks.jsonOf(id, s.risks.decoder().render)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/sentinelone-connector/s1conn/conncheck"
 	"github.com/sentinelone-connector/s1conn/filters"
 	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/routing"
 	"github.com/sentinelone-connector/s1conn/sentinelone"
 	"github.com/sentinelone-connector/s1conn/store"
 	"github.com/sentinelone-connector/s1conn/workflows"
@@ -28,8 +30,8 @@ import (
 type connFlags struct {
 	consoleURL, tokenFile, tokenEnv, streams, accountIDs, siteIDs, filtersFile string
 	lookback, schedule, timezone, startAt, endAt, caFile, overlap, reconcile   string
-	alertRefresh                                                               string
-	insecure                                                                   bool
+	alertRefresh, routesFile                                                   string
+	insecure, routeBackfill                                                    bool
 }
 
 func (f *connFlags) register(fs *flag.FlagSet) {
@@ -50,6 +52,8 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.reconcile, "reconcile-every", "24h", "how often a full walk detects removed records")
 	fs.StringVar(&f.alertRefresh, "alert-refresh-window", "72h", "re-read unresolved alerts created this recently on every sync (status changes)")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// console URLs (testing only)")
+	fs.StringVar(&f.routesFile, "routes-file", "", "JSON routes sending new/changed/resolved detections to workflows or webhooks")
+	fs.BoolVar(&f.routeBackfill, "route-backfill", false, "let routes fire for records read by the first sync's lookback backfill")
 }
 
 var numericID = regexp.MustCompile(`^[0-9]{15,20}$`)
@@ -144,6 +148,17 @@ func (f *connFlags) settings() (string, model.ConnectionSettings, error) {
 		}
 	}
 	s.InsecureHTTP = f.insecure
+	s.RouteBackfill = f.routeBackfill
+	if f.routesFile != "" {
+		if s.Routes, err = readRoutes(f.routesFile); err != nil {
+			errs = append(errs, err.Error())
+		}
+		for stream := range s.Routes {
+			if !slices.Contains(s.Streams, stream) {
+				errs = append(errs, fmt.Sprintf("--routes-file routes stream %q, which --streams does not enable", stream))
+			}
+		}
+	}
 	if len(errs) > 0 {
 		return "", s, usageErr("%s", strings.Join(errs, "; "))
 	}
@@ -430,6 +445,7 @@ func (e *env) update(args []string) error {
 	streams := fs.String("streams", "", "new streams")
 	startAt := fs.String("start-at", "", "new start")
 	endAt := fs.String("end-at", "", "new end")
+	routesFile := fs.String("routes-file", "", "replace the routes")
 	pos, err := e.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -477,6 +493,16 @@ func (e *env) update(args []string) error {
 		}
 		*p.dst = t.UTC()
 	}
+	if *routesFile != "" {
+		if s.Routes, err = readRoutes(*routesFile); err != nil {
+			return usageErr("%v", err)
+		}
+		for stream := range s.Routes {
+			if !slices.Contains(s.Streams, stream) {
+				return usageErr("--routes-file routes stream %q, which the connection does not sync", stream)
+			}
+		}
+	}
 	tc, err := e.temporal()
 	if err != nil {
 		return err
@@ -492,6 +518,18 @@ func (e *env) update(args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "connection %s updated; the schedule applies from now on\n", id)
 	return nil
+}
+
+func readRoutes(path string) (map[string][]model.Route, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--routes-file: %v", err)
+	}
+	r, err := routing.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("--routes-file: %v", err)
+	}
+	return r, nil
 }
 
 func notRunning(id string, err error) error {

@@ -52,6 +52,7 @@ Usage:
   starter rotate-token ID --token-file PATH|-
   starter status ID
   starter export ID --stream NAME [--format ocsf|raw|flat]
+  starter routes replay ID --since 24h [--stream S] [--route ID]
 
 Every command takes --json for machine-readable output. Configuration comes from the
 environment (DATABASE_URL, TEMPORAL_ADDRESS, CONNECTOR_ENCRYPTION_KEY, …; see README).
@@ -126,6 +127,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return e.status(args[1:])
 	case "export":
 		return e.export(args[1:])
+	case "routes":
+		return e.routes(args[1:])
 	}
 	return usageErr("unknown command %q: run `starter --help`", args[0])
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sentinelone-connector/s1conn/codec"
 	"github.com/sentinelone-connector/s1conn/model"
+	"github.com/sentinelone-connector/s1conn/routing"
 	"github.com/sentinelone-connector/s1conn/store"
 )
 
@@ -30,6 +31,7 @@ func (e *env) sync(args []string) error {
 	full := fs.Bool("full", false, "full walk (also detects removed records)")
 	backfill := fs.String("backfill", "", "re-read this far back (threats/alerts), e.g. 30d")
 	wait := fs.Bool("wait", false, "wait for the sync to finish, showing progress")
+	routeBackfill := fs.Bool("route-backfill", false, "with --backfill: let routes fire for the backfilled records")
 	timeout := fs.Duration("timeout", 0, "with --wait: give up after this long (0 = never)")
 	pos, err := e.parseArgs(fs, args)
 	if err != nil {
@@ -39,7 +41,7 @@ func (e *env) sync(args []string) error {
 	if err != nil {
 		return err
 	}
-	req := model.SyncRequest{Full: *full, Streams: splitList(*streams), Reason: "starter sync"}
+	req := model.SyncRequest{Full: *full, Streams: splitList(*streams), Reason: "starter sync", RouteBackfill: *routeBackfill}
 	if *backfill != "" {
 		if req.Backfill, err = parseDuration(*backfill); err != nil || req.Backfill == 0 {
 			return usageErr("--backfill: %q is not a positive duration like 30d", *backfill)
@@ -355,17 +357,19 @@ func (e *env) status(args []string) error {
 		Walk       any        `json:"walk,omitempty"`
 	}
 	out := struct {
-		ID               string           `json:"id"`
-		State            model.State      `json:"state"`
-		ConsoleURL       string           `json:"consoleUrl"`
-		TokenFingerprint string           `json:"tokenFingerprint"`
-		TokenExpiresAt   *time.Time       `json:"tokenExpiresAt,omitempty"`
-		Streams          []streamOut      `json:"streams"`
-		Counts           map[string]int64 `json:"counts"`
-		Workflow         *model.Status    `json:"workflow,omitempty"`
-		WorkflowError    string           `json:"workflowError,omitempty"`
-		LastError        *model.ErrorInfo `json:"lastError,omitempty"`
-		Backfill         []map[string]any `json:"backfillInProgress,omitempty"`
+		ID               string             `json:"id"`
+		State            model.State        `json:"state"`
+		ConsoleURL       string             `json:"consoleUrl"`
+		TokenFingerprint string             `json:"tokenFingerprint"`
+		TokenExpiresAt   *time.Time         `json:"tokenExpiresAt,omitempty"`
+		Streams          []streamOut        `json:"streams"`
+		Counts           map[string]int64   `json:"counts"`
+		Workflow         *model.Status      `json:"workflow,omitempty"`
+		WorkflowError    string             `json:"workflowError,omitempty"`
+		LastError        *model.ErrorInfo   `json:"lastError,omitempty"`
+		Backfill         []map[string]any   `json:"backfillInProgress,omitempty"`
+		Routes           []store.RouteCount `json:"routes,omitempty"`
+		DeadLetters      []map[string]any   `json:"deadLetters,omitempty"`
 	}{ID: id, State: state, ConsoleURL: conn.ConsoleURL, TokenFingerprint: conn.TokenFingerprint, Workflow: wf,
 		WorkflowError: wfErr, LastError: conn.LastError, Counts: map[string]int64{}}
 	if wf != nil {
@@ -397,6 +401,12 @@ func (e *env) status(args []string) error {
 		}
 		out.Streams = append(out.Streams, so)
 		out.Counts[c.Stream] = c.Active
+	}
+	if out.Routes, err = db.OutboxCounts(e.ctx, id); err != nil {
+		return err
+	}
+	if out.DeadLetters, err = db.DeadLetters(e.ctx, id, 20); err != nil {
+		return err
 	}
 	for _, s := range states {
 		if i := strings.Index(s.Stream, "@"); i > 0 && s.WalkID != "" {
@@ -448,7 +458,105 @@ func (e *env) status(args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", s.Stream, s.Active, s.Removed, wm, lf, walk)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(out.Routes) > 0 {
+		rw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+		fmt.Fprintln(rw, "ROUTE\tDELIVERED\tPENDING\tDEAD-LETTERED")
+		for _, r := range out.Routes {
+			fmt.Fprintf(rw, "%s\t%d\t%d\t%d\n", r.RouteID, r.Delivered, r.Pending, r.Dead)
+		}
+		if err := rw.Flush(); err != nil {
+			return err
+		}
+		for _, d := range out.DeadLetters {
+			fmt.Fprintf(w, "dead letter %v: route %v record %v (%v, %v attempts): %v\n", d["id"], d["route_id"], d["record_key"], d["trigger"], d["attempts"], d["last_error"])
+		}
+	}
+	return nil
+}
+
+// routes handles `starter routes replay ID --since D [--stream S] [--route NAME]`.
+func (e *env) routes(args []string) error {
+	if len(args) == 0 || args[0] != "replay" {
+		return usageErr("routes needs a subcommand: replay")
+	}
+	fs := flag.NewFlagSet("routes replay", flag.ContinueOnError)
+	since := fs.String("since", "", "re-deliver records changed at the console this recently (e.g. 24h, 7d) or since an RFC3339 time")
+	stream := fs.String("stream", "", "only this stream (default: every routed stream)")
+	only := fs.String("route", "", "only this route ID (e.g. threats/triage)")
+	pos, err := e.parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	id, err := oneID(pos, "routes replay")
+	if err != nil {
+		return err
+	}
+	if *since == "" {
+		return usageErr("routes replay needs --since (e.g. 24h or 2026-01-02T00:00:00Z)")
+	}
+	from, err := time.Parse(time.RFC3339, *since)
+	if err != nil {
+		d, derr := parseDuration(*since)
+		if derr != nil {
+			return usageErr("--since %q is neither a duration like 24h nor an RFC3339 time", *since)
+		}
+		from = time.Now().Add(-d)
+	}
+	db, err := e.db()
+	if err != nil {
+		return err
+	}
+	conn, err := db.GetConnection(e.ctx, id)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	var total int64
+	matched := false
+	var streams []string
+	for s := range conn.Settings.Routes {
+		streams = append(streams, s)
+	}
+	slices.Sort(streams)
+	for _, s := range streams {
+		if *stream != "" && s != *stream {
+			continue
+		}
+		var ids []string
+		for i, r := range conn.Settings.Routes[s] {
+			rid := routing.ID(s, i, r)
+			if *only == "" || rid == *only {
+				ids = append(ids, rid)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		matched = true
+		n, err := db.Replay(e.ctx, id, s, ids, from)
+		if err != nil {
+			return err
+		}
+		total += n
+	}
+	if !matched {
+		return usageErr("connection %s has no route matching --stream %q --route %q", id, *stream, *only)
+	}
+	tc, err := e.temporal()
+	if err != nil {
+		return err
+	}
+	// A sync drains the outbox; ask for a delta now.
+	if err := tc.SignalWorkflow(e.ctx, model.ConnectionWorkflowID(id), "", model.SignalSyncNow, model.SyncRequest{Reason: "routes replay"}); err != nil {
+		return notRunning(id, err)
+	}
+	if e.jsonOut {
+		return e.printJSON(map[string]any{"id": id, "queued": total})
+	}
+	fmt.Fprintf(e.stdout, "queued %d deliveries for re-delivery; they go out with the sync just requested\n", total)
+	return nil
 }
 
 func (e *env) export(args []string) error {

@@ -17,6 +17,9 @@ type Table struct {
 	Stream      string
 	Name        string
 	FlatColumns []string
+	// StatusColumn is the flat column holding new | in_progress | resolved, when the stream
+	// has one; routing compares it before and after a change to detect resolutions.
+	StatusColumn string
 }
 
 var tables = map[string]Table{}
@@ -48,6 +51,10 @@ type Record struct {
 	Raw             []byte // exactly as the console sent it
 	OCSF            []byte
 	Flat            []any // values in Table.FlatColumns order
+	// Status and Attrs feed routing: Status is new | in_progress | resolved; Attrs holds
+	// severity / confidence / status for route filters.
+	Status string
+	Attrs  map[string]string
 }
 
 // StreamState is a stream's checkpoint: the committed watermark and the walk in progress.
@@ -194,11 +201,15 @@ type Page struct {
 	TotalItems int64
 	Fetched    int64 // records the console returned on this page (before de-duplication)
 	Records    []Record
+	// Router names the routes a stored change fires (nil: no routing); the outbox rows are
+	// written in the page's transaction.
+	Router func(r *Record, trigger string) []string
 }
 
 // PageCounts is what committing a page did.
 type PageCounts struct {
 	Inserted, Updated, Unchanged, Removed int64
+	Routed                                int64     // outbox rows queued
 	Watermark                             time.Time // the committed watermark after this page
 }
 
@@ -249,6 +260,13 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 				same = append(same, r.Key)
 			}
 		}
+		if p.Router != nil {
+			n, err := s.enqueue(ctx, tx, p.Table, p.ConnectionID, write, existing, p.Router, now)
+			if err != nil {
+				return err
+			}
+			pc.Routed = n
+		}
 		if err := s.upsert(ctx, tx, p.Table, p.ConnectionID, p.WalkID, now, write); err != nil {
 			return err
 		}
@@ -293,7 +311,7 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 
 // UpsertRecords stores records outside any walk (e.g. re-reading alerts by ID to catch status
 // changes). Idempotent: unchanged hashes are only marked seen.
-func (s *Store) UpsertRecords(ctx context.Context, t Table, connID string, recs []Record) (PageCounts, error) {
+func (s *Store) UpsertRecords(ctx context.Context, t Table, connID string, recs []Record, router func(*Record, string) []string) (PageCounts, error) {
 	var pc PageCounts
 	recs = dedupe(recs)
 	err := s.inTx(ctx, func(tx *sqlxTx) error {
@@ -314,6 +332,13 @@ func (s *Store) UpsertRecords(ctx context.Context, t Table, connID string, recs 
 			default:
 				pc.Unchanged++
 			}
+		}
+		if router != nil {
+			n, err := s.enqueue(ctx, tx, t, connID, write, existing, router, s.now())
+			if err != nil {
+				return err
+			}
+			pc.Routed = n
 		}
 		return s.upsert(ctx, tx, t, connID, "", s.now(), write)
 	})
@@ -370,6 +395,7 @@ func dedupe(in []Record) []Record {
 type existingRow struct {
 	hash    string
 	removed bool
+	status  string
 }
 
 // maxParams keeps every statement under SQLite's and PostgreSQL's bind-parameter limits.
@@ -383,7 +409,11 @@ func (s *Store) existing(ctx context.Context, tx *sqlxTx, t Table, connID string
 	}
 	for len(keys) > 0 {
 		n := min(len(keys), maxParams-1)
-		q, args, err := sqlx.In(`SELECT record_key, content_hash, removed_at IS NOT NULL AS removed FROM `+t.Name+
+		status := "''"
+		if t.StatusColumn != "" {
+			status = t.StatusColumn
+		}
+		q, args, err := sqlx.In(`SELECT record_key, content_hash, removed_at IS NOT NULL AS removed, `+status+` FROM `+t.Name+
 			` WHERE connection_id = ? AND record_key IN (?)`, connID, keys[:n])
 		if err != nil {
 			return nil, err
@@ -393,13 +423,13 @@ func (s *Store) existing(ctx context.Context, tx *sqlxTx, t Table, connID string
 			return nil, fmt.Errorf("reading stored %s: %w", t.Stream, err)
 		}
 		for rows.Next() {
-			var k, h string
+			var k, h, st string
 			var removed bool
-			if err := rows.Scan(&k, &h, &removed); err != nil {
+			if err := rows.Scan(&k, &h, &removed, &st); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[k] = existingRow{hash: h, removed: removed}
+			out[k] = existingRow{hash: h, removed: removed, status: st}
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err

@@ -7,6 +7,6 @@ import (
 
 func init() {
 	Register(Table{Stream: model.StreamAgents, Name: "agents", FlatColumns: ocsf.HostAssetColumns()})
-	Register(Table{Stream: model.StreamThreats, Name: "threats", FlatColumns: ocsf.ThreatColumns()})
-	Register(Table{Stream: model.StreamAlerts, Name: "alerts", FlatColumns: ocsf.AlertColumns()})
+	Register(Table{Stream: model.StreamThreats, Name: "threats", FlatColumns: ocsf.ThreatColumns(), StatusColumn: "status"})
+	Register(Table{Stream: model.StreamAlerts, Name: "alerts", FlatColumns: ocsf.AlertColumns(), StatusColumn: "status"})
 }

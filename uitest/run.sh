@@ -35,7 +35,7 @@ cleanup() {
   if [ $code -ne 0 ]; then
     echo "test-ui: failed (exit $code); logs are in $WORK/*.log" >&2
     for f in worker codec temporal; do
-      [ -s "$WORK/$f.log" ] && { echo "--- last lines of $WORK/$f.log" >&2; tail -n 15 "$WORK/$f.log" >&2; }
+      [ -s "$WORK/$f.log" ] && { echo "--- last lines of $WORK/$f.log" >&2; tail -n 15 "$WORK/$f.log" | sed 's/\x1b\[[0-9;]*m//g' >&2; }
     done
   elif [ -z "${UITEST_DIR:-}" ]; then
     rm -rf "$WORK"
@@ -74,6 +74,9 @@ if [ "$want" != "$have" ]; then
     fail "npm ci in uitest/ failed (see $WORK/npm.log)"
 fi
 
+if [ ! -x "$TEMPORAL" ] && [ -z "${TEMPORAL_CLI:-}" ] && command -v temporal >/dev/null 2>&1; then
+  TEMPORAL=$(command -v temporal)
+fi
 [ -x "$TEMPORAL" ] || fail "the Temporal CLI is missing at $TEMPORAL: run 'make tools' (or set TEMPORAL_CLI)"
 
 step "building the binaries (make build)"
@@ -180,5 +183,6 @@ echo "test-ui: OK — connection:ui-demo is listed under ConnectorState=\"Proces
 echo "screenshots: docs/webui-list.png, docs/webui-connection.png"
 if [ "${UITEST_KEEP:-}" = 1 ]; then
   echo "Keeping the stack running (Web UI $UI_ORIGIN, codec $CODEC_URL, work dir $WORK); press Ctrl-C to stop."
+  trap 'exit 0' INT TERM
   wait
 fi

@@ -51,7 +51,7 @@ async function failureShot(name) {
 function diagnostics() {
   return [
     pageErrors.length ? `page errors: ${pageErrors.join(' | ')}` : '',
-    failedRequests.length ? `failed requests: ${failedRequests.join(' | ')}` : '',
+    failedRequests.length ? `failed requests (${failedRequests.length}): ${[...new Set(failedRequests)].slice(0, 5).join(' | ')}` : '',
     `codec /decode responses: ${decodeResponses.map((r) => r.status).join(',') || 'none'}`,
   ].filter(Boolean).join('\n');
 }

@@ -69,7 +69,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	m := metrics.New()
-	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version,
+	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c,
 		OnRequest: m.ObserveRequest, OnPage: m.ObservePage}
 	w := New(c, cfg, acts)
 	if cfg.MetricsAddr != "" {

@@ -199,6 +199,7 @@ func (c *connection) takeRequest(due bool) (model.SyncRequest, []string) {
 			ids = append(ids, p.RequestID)
 		}
 		req.Full = req.Full || p.Full
+		req.RouteBackfill = req.RouteBackfill || p.RouteBackfill
 		if p.Backfill > req.Backfill {
 			req.Backfill = p.Backfill
 		}
@@ -252,7 +253,7 @@ func (c *connection) sync(ctx workflow.Context, req model.SyncRequest, ids []str
 	if c.resume != 0 && c.st.LastRun != nil && c.st.LastRun.Seq == seq && c.st.LastRun.Mode != "" {
 		mode = c.st.LastRun.Mode // a resumed sync keeps its walks' mode
 	}
-	in := model.SyncWorkflowInput{ConnectionID: c.st.ConnectionID, Seq: seq, Streams: streams, Mode: mode, Backfill: req.Backfill}
+	in := model.SyncWorkflowInput{ConnectionID: c.st.ConnectionID, Seq: seq, Streams: streams, Mode: mode, Backfill: req.Backfill, RouteBackfill: req.RouteBackfill}
 	wid := model.SyncWorkflowID(c.st.ConnectionID, seq)
 	c.running = &model.RunProgress{Seq: seq, WorkflowID: wid, StartedAt: now.UTC(), Mode: mode, Streams: streams, RequestIDs: ids}
 	defer func() {

@@ -544,6 +544,9 @@ func TestAuthFailureDuringSyncNeedsRotation(t *testing.T) {
 	reg(func(context.Context, model.StartRunInput) error { return nil }, model.ActivityStartRun)
 	reg(func(context.Context, model.FinishRunInput) error { return nil }, model.ActivityFinishRun)
 	reg(func(context.Context, model.PurgeInput) error { return nil }, model.ActivityPurge)
+	reg(func(context.Context, model.DeliverOutboxInput) (model.DeliverOutboxResult, error) {
+		return model.DeliverOutboxResult{}, nil
+	}, model.ActivityDeliverOutbox)
 	var mu sync.Mutex
 	var walks []string
 	reg(func(_ context.Context, in model.SyncStreamInput) (model.StreamResult, error) {

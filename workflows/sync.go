@@ -148,6 +148,16 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 	case failed > 0:
 		sum.Status = model.RunPartial
 	}
+	// Routed detections were queued in the outbox with their pages; deliver them now.
+	if ctx.Err() == nil {
+		dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Minute,
+			HeartbeatTimeout: time.Minute, RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+				MaximumInterval: time.Minute, MaximumAttempts: 10}})
+		var dr model.DeliverOutboxResult
+		if err := workflow.ExecuteActivity(dctx, model.ActivityDeliverOutbox, model.DeliverOutboxInput{ConnectionID: in.ConnectionID}).Get(ctx, &dr); err != nil {
+			log.Warn("delivering routed detections failed; they stay queued for the next sync", "error", err)
+		}
+	}
 	// Recording the summary must not be cancelled with the sync (pause/delete cancel us).
 	dctx, _ := workflow.NewDisconnectedContext(sctx)
 	if err := workflow.ExecuteActivity(dctx, model.ActivityFinishRun, model.FinishRunInput{ConnectionID: in.ConnectionID, Summary: sum}).Get(dctx, nil); err != nil {
@@ -240,7 +250,7 @@ func backfill(ctx, actx workflow.Context, sem workflow.Semaphore, in model.SyncW
 			var r model.StreamResult
 			err := workflow.ExecuteActivity(actx, model.ActivitySyncStream, model.SyncStreamInput{ConnectionID: in.ConnectionID,
 				Stream: stream, Mode: model.ModeBackfill, WalkID: fmt.Sprintf("%s@%d", WalkID(in.ConnectionID, in.Seq, stream), i),
-				Window: &win, Checkpoint: fmt.Sprintf("%s@%s", stream, win.From.UTC().Format("20060102T150405Z"))}).Get(gctx, &r)
+				Window: &win, RouteBackfill: in.RouteBackfill, Checkpoint: fmt.Sprintf("%s@%s", stream, win.From.UTC().Format("20060102T150405Z"))}).Get(gctx, &r)
 			if err != nil {
 				r = model.StreamResult{Stream: stream, Mode: model.ModeBackfill, Error: errorInfo(gctx, stream, err)}
 			}

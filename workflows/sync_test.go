@@ -57,6 +57,9 @@ func newSyncHarness(t *testing.T, fail map[string]error) *syncHarness {
 		}
 		return res, nil
 	}, activity.RegisterOptions{Name: model.ActivityPlanSync})
+	env.RegisterActivityWithOptions(func(context.Context, model.DeliverOutboxInput) (model.DeliverOutboxResult, error) {
+		return model.DeliverOutboxResult{}, nil
+	}, activity.RegisterOptions{Name: model.ActivityDeliverOutbox})
 	env.RegisterActivityWithOptions(func(_ context.Context, in model.SetWatermarkInput) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()

@@ -23,6 +23,9 @@ func main() {
 	agents := flag.Int("agents", 2000, "number of agents")
 	threats := flag.Int("threats", 0, "number of threats (GET /threats)")
 	alerts := flag.Int("alerts", 0, "number of STAR alerts (GET /cloud-detection/alerts)")
+	apps := flag.Int("apps", 0, "distinct applications in the catalogue (GET /application-management/inventory)")
+	cves := flag.Int("cves", 0, "CVE catalogue size (GET /application-management/risks, /risks/cves)")
+	xdr := flag.Bool("xdr", false, "serve GET /xdr/assets (one asset per agent)")
 	seed := flag.Int64("seed", 1, "data seed")
 	tokenFile := flag.String("token-file", "", "write the API token to this file (mode 0600)")
 	rateLimits := flag.Bool("rate-limits", false, "enforce the published per-token rate limits (429)")
@@ -32,7 +35,8 @@ func main() {
 	if n == 0 {
 		n = -1 // an explicit 0 means no agents
 	}
-	sim := simulator.New(simulator.Options{Seed: *seed, Agents: n, Threats: *threats, Alerts: *alerts, EnforceRateLimits: *rateLimits, RetryAfter: *rateLimits})
+	sim := simulator.New(simulator.Options{Seed: *seed, Agents: n, Threats: *threats, Alerts: *alerts,
+		Apps: *apps, CVEs: *cves, XDRAssets: *xdr, EnforceRateLimits: *rateLimits, RetryAfter: *rateLimits})
 	if *tokenFile != "" {
 		if err := os.WriteFile(*tokenFile, []byte(simulator.DefaultToken+"\n"), 0o600); err != nil {
 			log.Fatalf("s1sim: write token: %v", err)
