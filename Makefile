@@ -10,7 +10,7 @@ export TEST_POSTGRES_URL
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build compose-check tools test test-ui test-unit test-integration test-faults bench lint demo up down postgres clean
+.PHONY: all build compose-check tools test test-ui test-faults test-unit test-integration test-faults bench lint demo up down postgres clean
 
 all: build
 
@@ -47,6 +47,10 @@ test: tools postgres compose-check build
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 45m ./...
+
+## test-faults: the fault-injection scenarios at larger sizes (docs/reliability.md).
+test-faults: tools postgres
+	FAULT_SCALE=10 $(GO) test -count=1 -timeout 80m -run 'Faults|Killed|TwoWorkers|TemporalRestart|InvalidCursor' ./e2e/
 
 test-unit:
 	$(GO) test -race -count=1 -short ./...

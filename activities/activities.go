@@ -35,6 +35,10 @@ type Activities struct {
 	OnRequest func(connectionID, method, path string, status int, d time.Duration)
 	// OnPage observes every committed page (metrics).
 	OnPage func(connectionID, stream string, counts store.PageCounts, fetched int)
+	// OnRetry, OnRun and OnTokenExpiry observe page retries, finished syncs and token expiry (metrics).
+	OnRetry       func(connectionID, stream string)
+	OnRun         func(connectionID string, sum model.RunSummary)
+	OnTokenExpiry func(connectionID string, expires time.Time)
 }
 
 // connection loads a stored connection and opens its token (active, or pending for rotation).
@@ -83,6 +87,9 @@ func (a *Activities) CheckConnection(ctx context.Context, in model.CheckConnecti
 		return nil, err
 	}
 	res := conncheck.Run(ctx, conncheck.Input{ConsoleURL: c.ConsoleURL, Token: tok, Settings: c.Settings, RateLimits: a.RateLimits})
+	if a.OnTokenExpiry != nil && !in.UsePendingToken {
+		a.OnTokenExpiry(in.ConnectionID, res.TokenExpiresAt)
+	}
 	return &res, nil
 }
 
@@ -113,7 +120,13 @@ func (a *Activities) StartRun(ctx context.Context, in model.StartRunInput) (*mod
 
 // FinishRun records the end of a sync.
 func (a *Activities) FinishRun(ctx context.Context, in model.FinishRunInput) (*model.Empty, error) {
-	return &model.Empty{}, a.Store.FinishRun(ctx, in.ConnectionID, in.Summary)
+	if err := a.Store.FinishRun(ctx, in.ConnectionID, in.Summary); err != nil {
+		return nil, err
+	}
+	if a.OnRun != nil {
+		a.OnRun(in.ConnectionID, in.Summary)
+	}
+	return &model.Empty{}, nil
 }
 
 // PromoteToken makes the checked pending token active.

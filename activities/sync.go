@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,10 @@ type streamSpec struct {
 	// WindowSort is the sort of a backfill window's walk.
 	WindowSort string
 	Transform  func(raw json.RawMessage, m ocsf.Meta) (store.Record, error)
+	// PageTransform, when set, transforms a whole page (for joins and batched lookups).
+	PageTransform func(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store.Record, error)
+	// SingleScope: the endpoint takes one accountId/siteId per request; several are walked in turn.
+	SingleScope bool
 }
 
 var streams = map[string]streamSpec{
@@ -114,9 +119,89 @@ type walkProgress struct {
 	Fetched int64
 }
 
-// pageMsg carries a fetched page from the fetching goroutine to the committing loop.
+// pageMsg carries a fetched page from the fetching goroutine to the committing loop, with
+// the walk cursor that continues after it ("" = the walk is complete).
 type pageMsg struct {
 	page *sentinelone.Page
+	next string
+}
+
+// pageCtx is what page-level transforms may use (joins, lookups, caches).
+type pageCtx struct {
+	a         *Activities
+	conn      *store.Connection
+	client    *sentinelone.Client
+	meta      ocsf.Meta
+	walkStart time.Time
+}
+
+var errMalformed = errors.New("malformed record")
+
+// transformPage turns a page of console records into store records.
+func transformPage(ctx context.Context, spec streamSpec, pc *pageCtx, data []json.RawMessage) ([]store.Record, error) {
+	if spec.PageTransform != nil {
+		return spec.PageTransform(ctx, pc, data)
+	}
+	recs := make([]store.Record, 0, len(data))
+	for i, raw := range data {
+		r, err := spec.Transform(raw, pc.meta)
+		if err != nil {
+			return nil, fmt.Errorf("%w: record %d: %v", errMalformed, i, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
+// scopeParams splits a walk over endpoints that accept a single account or site ID into one
+// walk per ID (the walk's cursor remembers which); other endpoints walk once.
+func scopeParams(spec streamSpec, params url.Values) []url.Values {
+	if !spec.SingleScope {
+		return []url.Values{params}
+	}
+	for _, key := range []string{"siteIds", "accountIds"} {
+		ids := strings.Split(params.Get(key), ",")
+		if params.Get(key) == "" || len(ids) < 2 {
+			continue
+		}
+		out := make([]url.Values, 0, len(ids))
+		for _, id := range ids {
+			v := url.Values{}
+			for k, vals := range params {
+				v[k] = append([]string(nil), vals...)
+			}
+			v.Set(key, id)
+			out = append(out, v)
+		}
+		return out
+	}
+	return []url.Values{params}
+}
+
+// scopedCursor encodes the cursor continuing after a page of scope i of n ("" = done).
+func scopedCursor(i int, next string, n int) string {
+	if n == 1 {
+		return next
+	}
+	if next == "" {
+		if i+1 >= n {
+			return ""
+		}
+		return "s" + strconv.Itoa(i+1) + "|"
+	}
+	return "s" + strconv.Itoa(i) + "|" + next
+}
+
+func parseScopedCursor(c string, n int) (int, string) {
+	if n == 1 || !strings.HasPrefix(c, "s") {
+		return 0, c
+	}
+	idx, rest, ok := strings.Cut(c[1:], "|")
+	i, err := strconv.Atoi(idx)
+	if !ok || err != nil || i < 0 || i >= n {
+		return 0, ""
+	}
+	return i, rest
 }
 
 // SyncStream brings one stream up to date. It walks the stream's pages with filters pinned,
@@ -194,7 +279,7 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	resets, failures := 0, 0
 	for {
 		pagesBefore := res.Pages
-		err = a.walk(ctx, client, conn, spec, table, in, ckpt, mode, params, &cursor, meta, res)
+		err = a.walk(ctx, client, conn, spec, table, in, ckpt, mode, params, &cursor, meta, st.WalkStartedAt, res)
 		if err == nil {
 			break
 		}
@@ -215,6 +300,9 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 			// A flaky console (5xx, 429, dropped or truncated bodies) is retried here, from the last
 			// committed cursor, before the activity gives up to Temporal's retry policy.
 			failures++
+			if a.OnRetry != nil {
+				a.OnRetry(in.ConnectionID, in.Stream)
+			}
 			wait := min(maxPageBackoff, pageBackoff<<(failures-1))
 			if ra := sentinelone.RetryAfter(err); ra > 0 {
 				wait = min(ra, time.Minute)
@@ -266,49 +354,67 @@ func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 
 // walk fetches pages in a goroutine (one page ahead) and commits them in order.
 func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn *store.Connection, spec streamSpec, table store.Table,
-	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor *string, meta ocsf.Meta, res *model.StreamResult) error {
+	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor *string, meta ocsf.Meta, walkStart time.Time, res *model.StreamResult) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan pageMsg, 1)
 	fetchErr := make(chan error, 1)
+	scopes := scopeParams(spec, params)
 	go func() {
 		defer close(pages)
-		fetchErr <- client.Walk(ctx, spec.Path, params, *cursor, func(p *sentinelone.Page) error {
-			heartbeat(ctx, walkProgress{Pages: res.Pages}) // fetching is progress too
-			select {
-			case pages <- pageMsg{page: p}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
+		start, inner := parseScopedCursor(*cursor, len(scopes))
+		for i := start; i < len(scopes); i++ {
+			c := inner
+			if i > start {
+				c = ""
 			}
-		})
+			err := client.Walk(ctx, spec.Path, scopes[i], c, func(p *sentinelone.Page) error {
+				heartbeat(ctx, walkProgress{Pages: res.Pages}) // fetching is progress too
+				select {
+				case pages <- pageMsg{page: p, next: scopedCursor(i, p.NextCursor, len(scopes))}:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			if err != nil {
+				fetchErr <- err
+				return
+			}
+		}
+		fetchErr <- nil
 	}()
+	pc := &pageCtx{a: a, conn: conn, client: client, walkStart: walkStart}
 	full := mode == model.ModeFull
 	route := router(conn, in.Stream, mode == model.ModeBackfill, in.RouteBackfill)
 	for msg := range pages {
 		res.Requests++
 		p := msg.page
 		meta.Now = time.Now().UTC()
-		recs := make([]store.Record, 0, len(p.Data))
-		for i, raw := range p.Data {
-			r, err := spec.Transform(raw, meta)
-			if err != nil {
-				// A record we cannot read must not be silently dropped: fail loudly, keep the checkpoint.
-				return temporal.NewNonRetryableApplicationError(
-					fmt.Sprintf("%s page %d record %d cannot be transformed: %v; the walk stopped before this page so nothing is lost — report this record's shape", in.Stream, res.Pages+1, i, err),
-					"MalformedRecord", err)
+		pc.meta = meta
+		recs, err := transformPage(ctx, spec, pc, p.Data)
+		if err != nil {
+			var app *temporal.ApplicationError
+			if errors.As(err, &app) {
+				return err
 			}
-			recs = append(recs, r)
+			if !errors.Is(err, errMalformed) {
+				return err // lookups (CVE details, hosts) failed: retryable
+			}
+			// A record we cannot read must not be silently dropped: fail loudly, keep the checkpoint.
+			return temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("%s page %d: %v; the walk stopped before this page so nothing is lost — report this record's shape", in.Stream, res.Pages+1, err),
+				"MalformedRecord", err)
 		}
 		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
-			NextCursor: p.NextCursor, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: recs, Router: route})
+			NextCursor: msg.next, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: recs, Router: route})
 		if err != nil {
 			if errors.Is(err, store.ErrWalkSuperseded) {
 				return temporal.NewNonRetryableApplicationError(err.Error(), "Superseded", err)
 			}
 			return err
 		}
-		*cursor = p.NextCursor
+		*cursor = msg.next
 		res.Pages++
 		res.Fetched += int64(len(p.Data))
 		res.Inserted += pc.Inserted

@@ -147,6 +147,11 @@ func TestE2EAgentsFullDeltaAndReconcile(t *testing.T) {
 	require.Equal(t, float64(5), m[`s1conn_records_stored_total{connection="acme",outcome="removed",stream="agents"}`])
 	require.Greater(t, m[`s1conn_api_requests_total{connection="acme",path="/agents",status="200"}`], float64(0))
 	require.Greater(t, m[`s1conn_watermark_timestamp_seconds{connection="acme",stream="agents"}`], float64(0))
+	runs, err := h.store.LastRuns(context.Background(), "acme", 100)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(runs), 3)
+	require.Equal(t, float64(len(runs)), m[`s1conn_syncs_total{connection="acme",status="success"}`], "one per stored run")
+	require.InDelta(t, 180, m[`s1conn_token_days_to_expiry{connection="acme"}`], 1.5)
 
 	// Only GET requests (and the read-only token-details POST) reached the console.
 	for _, r := range h.sim.Requests() {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sentinelone-connector/s1conn/model"
 	"github.com/sentinelone-connector/s1conn/store"
 )
 
@@ -22,6 +23,10 @@ type Metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	watermark *prometheus.GaugeVec
+	retries   *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	runs      *prometheus.CounterVec
+	tokenDays *prometheus.GaugeVec
 }
 
 // New creates the collectors.
@@ -40,7 +45,15 @@ func New() *Metrics {
 		Help: "SentinelOne API request latency.", Buckets: prometheus.DefBuckets}, []string{"path"})
 	m.watermark = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "s1conn_watermark_timestamp_seconds",
 		Help: "Committed delta watermark (unix seconds); sync lag = time() - this."}, []string{"connection", "stream"})
-	m.reg.MustRegister(m.records, m.fetched, m.pages, m.requests, m.latency, m.watermark,
+	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "s1conn_page_retries_total",
+		Help: "Pages retried inside a walk after a transient console failure (5xx, 429, dropped, truncated)."}, []string{"connection", "stream"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "s1conn_sync_duration_seconds",
+		Help: "Duration of each stream's part of a sync.", Buckets: prometheus.ExponentialBuckets(0.5, 2, 14)}, []string{"connection", "stream"})
+	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "s1conn_syncs_total",
+		Help: "Finished syncs by status (success, partial, failed, auth_failed)."}, []string{"connection", "status"})
+	m.tokenDays = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "s1conn_token_days_to_expiry",
+		Help: "Days until the connection's API token expires (from the last connection check)."}, []string{"connection"})
+	m.reg.MustRegister(m.records, m.fetched, m.pages, m.requests, m.latency, m.watermark, m.retries, m.duration, m.runs, m.tokenDays,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -61,6 +74,26 @@ func (m *Metrics) ObservePage(connectionID, stream string, c store.PageCounts, f
 	m.records.WithLabelValues(connectionID, stream, "removed").Add(float64(c.Removed))
 	if !c.Watermark.IsZero() {
 		m.watermark.WithLabelValues(connectionID, stream).Set(float64(c.Watermark.Unix()))
+	}
+}
+
+// ObserveRetry counts a page retried after a transient failure.
+func (m *Metrics) ObserveRetry(connectionID, stream string) {
+	m.retries.WithLabelValues(connectionID, stream).Inc()
+}
+
+// ObserveRun records a finished sync.
+func (m *Metrics) ObserveRun(connectionID string, sum model.RunSummary) {
+	m.runs.WithLabelValues(connectionID, sum.Status).Inc()
+	for _, s := range sum.Streams {
+		m.duration.WithLabelValues(connectionID, s.Stream).Observe(s.Duration.Seconds())
+	}
+}
+
+// ObserveTokenExpiry records when the connection's token expires.
+func (m *Metrics) ObserveTokenExpiry(connectionID string, expires time.Time) {
+	if !expires.IsZero() {
+		m.tokenDays.WithLabelValues(connectionID).Set(time.Until(expires).Hours() / 24)
 	}
 }
 

@@ -133,6 +133,12 @@ const (
 // a lookback in parallel time windows, and it has no full reconcile.
 func IsWindowed(stream string) bool { return stream == StreamThreats || stream == StreamAlerts }
 
+// JoinsAgents reports whether a stream's rows carry host fields joined from the agents table,
+// so a sync walks it after the agents.
+func JoinsAgents(stream string) bool {
+	return stream == StreamVulnerabilities || stream == StreamXDRAssets || stream == StreamApplications
+}
+
 // Window is a half-open time range [From, To) of a backfill.
 type Window struct {
 	From time.Time

@@ -70,7 +70,8 @@ func run(ctx context.Context) error {
 	}
 	m := metrics.New()
 	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c,
-		OnRequest: m.ObserveRequest, OnPage: m.ObservePage}
+		OnRequest: m.ObserveRequest, OnPage: m.ObservePage, OnRetry: m.ObserveRetry, OnRun: m.ObserveRun,
+		OnTokenExpiry: m.ObserveTokenExpiry}
 	w := New(c, cfg, acts)
 	if cfg.MetricsAddr != "" {
 		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -79,10 +79,20 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 	sem := workflow.NewSemaphore(ctx, int64(conc))
 	backfillSem := workflow.NewSemaphore(ctx, BackfillConcurrency)
 	wg := workflow.NewWaitGroup(ctx)
+	// Streams joined with the agents (host fields) start once this sync's agents walk ended.
+	agentsDone, setAgentsDone := workflow.NewFuture(ctx)
+	if !contains(in.Streams, model.StreamAgents) {
+		setAgentsDone.Set(nil, nil)
+	}
 	for i, stream := range in.Streams {
 		wg.Add(1)
 		workflow.Go(ctx, func(gctx workflow.Context) {
 			defer wg.Done()
+			if stream == model.StreamAgents {
+				defer setAgentsDone.Set(nil, nil)
+			} else if model.JoinsAgents(stream) {
+				_ = agentsDone.Get(gctx, nil)
+			}
 			if err := sem.Acquire(gctx, 1); err != nil {
 				results[i] = model.StreamResult{Stream: stream, Error: errorInfo(gctx, stream, err)}
 				return
@@ -202,6 +212,15 @@ const BackfillConcurrency = 4
 
 // MaxBackfillWindows bounds how many windows a lookback is split into.
 const MaxBackfillWindows = 64
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
 
 func hasWindowed(streams []string) bool {
 	for _, s := range streams {
