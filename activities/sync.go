@@ -35,6 +35,9 @@ type streamSpec struct {
 	PageTransform func(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store.Record, error)
 	// SingleScope: the endpoint takes one accountId/siteId per request; several are walked in turn.
 	SingleScope bool
+	// Walk replaces the generic page walk (streams walked as a worklist, e.g. applications).
+	Walk func(ctx context.Context, a *Activities, client *sentinelone.Client, conn *store.Connection, table store.Table,
+		in model.SyncStreamInput, ckpt string, params url.Values, cursor *string, meta ocsf.Meta, res *model.StreamResult) error
 }
 
 var streams = map[string]streamSpec{
@@ -240,6 +243,8 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	switch {
 	case in.Window != nil:
 		mode = model.ModeBackfill
+	case in.Stream == model.StreamApplications:
+		mode = model.ModeFull // the inventory has no delta filter: every walk is a full worklist
 	case windowed:
 		mode = model.ModeDelta // event streams have no reconcile; their lookback is walked by backfill windows
 	case watermark.IsZero():
@@ -279,7 +284,11 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	resets, failures := 0, 0
 	for {
 		pagesBefore := res.Pages
-		err = a.walk(ctx, client, conn, spec, table, in, ckpt, mode, params, &cursor, meta, st.WalkStartedAt, res)
+		if spec.Walk != nil {
+			err = spec.Walk(ctx, a, client, conn, table, in, ckpt, params, &cursor, meta, res)
+		} else {
+			err = a.walk(ctx, client, conn, spec, table, in, ckpt, mode, params, &cursor, meta, st.WalkStartedAt, res)
+		}
 		if err == nil {
 			break
 		}
@@ -321,6 +330,13 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	}
 	if in.Stream == model.StreamAlerts && in.Window == nil {
 		if err := a.refreshAlerts(ctx, client, spec, table, conn, meta, res); err != nil {
+			return nil, classify(in.Stream, err)
+		}
+	}
+	if in.Stream == model.StreamVulnerabilities && mode == model.ModeFull {
+		// Findings the reconcile no longer saw are FIXED: rewrite them into that final state.
+		meta.Now = time.Now().UTC()
+		if _, err := a.resolveVanished(ctx, conn, client, meta, st.WalkStartedAt); err != nil {
 			return nil, classify(in.Stream, err)
 		}
 	}

@@ -110,7 +110,7 @@ const (
 var AllStreams = []string{StreamAgents, StreamXDRAssets, StreamApplications, StreamVulnerabilities, StreamThreats, StreamAlerts}
 
 // ImplementedStreams lists the streams this build can sync.
-var ImplementedStreams = []string{StreamAgents, StreamThreats, StreamAlerts}
+var ImplementedStreams = AllStreams
 
 // IsImplementedStream reports whether this build can sync the stream.
 func IsImplementedStream(s string) bool {
@@ -463,6 +463,10 @@ type ConnectionSettings struct {
 	// RouteBackfill lets routes fire for records read by a lookback backfill (off by default so
 	// a first sync does not flood automation).
 	RouteBackfill bool `json:"routeBackfill,omitempty"`
+	// RiskScores maps risk severity levels 1..5 to scores (Qualys ETM's risk severity mapping);
+	// empty = the default 20,40,60,80,100. DefaultSeverityLevel applies to rows with no severity.
+	RiskScores           []int `json:"riskScores,omitempty"`
+	DefaultSeverityLevel int   `json:"defaultSeverityLevel,omitempty"`
 }
 
 // Route triggers.

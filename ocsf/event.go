@@ -6,8 +6,10 @@
 //	func Agent(raw json.RawMessage, m Meta) (*AgentRecord, error)       // agent.go,  class 5001
 //	func Threat(raw json.RawMessage, m Meta) (*ThreatRecord, error)     // threat.go, class 2004
 //	func Alert(raw json.RawMessage, m Meta) (*AlertRecord, error)       // alert.go,  class 2004
-//	func Risk(raw json.RawMessage, m Meta) (*VulnRecord, error)         // (later)    class 2002
-//	func Application(raw json.RawMessage, m Meta) (*SoftwareRecord, error) // (later) class 5020
+//	func XDRAsset(raw json.RawMessage, m Meta, agent *HostAsset) (*XDRAssetRecord, error)  // xdrasset.go, 5001
+//	func Vulnerability(raw json.RawMessage, m Meta, host *HostAsset, cve *CVEDetail,
+//		sev SeverityMap, prevStatus string) (*VulnRecord, error)                 // vulnerability.go, 2002
+//	func Software(app, endpoint json.RawMessage, m Meta) (*SoftwareRecord, error) // software.go, 5020
 //
 // Each decodes the raw object once into a typed struct of tolerant field types (flex.go),
 // builds the event from typed structs (no maps), marshals it once, and returns a

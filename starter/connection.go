@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,7 +31,7 @@ import (
 type connFlags struct {
 	consoleURL, tokenFile, tokenEnv, streams, accountIDs, siteIDs, filtersFile string
 	lookback, schedule, timezone, startAt, endAt, caFile, overlap, reconcile   string
-	alertRefresh, routesFile                                                   string
+	alertRefresh, routesFile, riskScores, defaultSeverity                      string
 	insecure, routeBackfill                                                    bool
 }
 
@@ -52,6 +53,8 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.reconcile, "reconcile-every", "24h", "how often a full walk detects removed records")
 	fs.StringVar(&f.alertRefresh, "alert-refresh-window", "72h", "re-read unresolved alerts created this recently on every sync (status changes)")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// console URLs (testing only)")
+	fs.StringVar(&f.riskScores, "risk-scores", "", "vulnerability risk score per severity level 1..5, e.g. 20,40,60,80,100 (Qualys ETM's default)")
+	fs.StringVar(&f.defaultSeverity, "default-severity", "", "severity for findings that carry none: LOW, MEDIUM, HIGH or CRITICAL")
 	fs.StringVar(&f.routesFile, "routes-file", "", "JSON routes sending new/changed/resolved detections to workflows or webhooks")
 	fs.BoolVar(&f.routeBackfill, "route-backfill", false, "let routes fire for records read by the first sync's lookback backfill")
 }
@@ -149,6 +152,29 @@ func (f *connFlags) settings() (string, model.ConnectionSettings, error) {
 	}
 	s.InsecureHTTP = f.insecure
 	s.RouteBackfill = f.routeBackfill
+	if f.riskScores != "" {
+		parts := splitList(f.riskScores)
+		if len(parts) != 5 {
+			errs = append(errs, "--risk-scores needs 5 comma-separated scores, one per level 1..5 (e.g. 20,40,60,80,100)")
+		}
+		prev := -1
+		for _, p := range parts {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 1 || n > 100 || n < prev {
+				errs = append(errs, fmt.Sprintf("--risk-scores: %q must be non-decreasing whole numbers from 1 to 100", f.riskScores))
+				break
+			}
+			prev = n
+			s.RiskScores = append(s.RiskScores, n)
+		}
+	}
+	if f.defaultSeverity != "" {
+		lvl := map[string]int{"LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}[strings.ToUpper(f.defaultSeverity)]
+		if lvl == 0 {
+			errs = append(errs, fmt.Sprintf("--default-severity %q: use LOW, MEDIUM, HIGH or CRITICAL", f.defaultSeverity))
+		}
+		s.DefaultSeverityLevel = lvl
+	}
 	if f.routesFile != "" {
 		if s.Routes, err = readRoutes(f.routesFile); err != nil {
 			errs = append(errs, err.Error())

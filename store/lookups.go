@@ -146,3 +146,35 @@ func (s *Store) RewriteRemoved(ctx context.Context, t Table, connID string, recs
 		return nil
 	})
 }
+
+// FlatValues returns one flat column's values for the given keys (e.g. the previous status).
+func (s *Store) FlatValues(ctx context.Context, t Table, connID, column string, keys []string) (map[string]string, error) {
+	out := make(map[string]string, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	ok := false
+	for _, c := range t.FlatColumns {
+		ok = ok || c == column
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s has no column %q", t.Name, column)
+	}
+	q, args, err := sqlx.In(`SELECT record_key, `+column+` FROM `+t.Name+` WHERE connection_id = ? AND record_key IN (?)`, connID, keys)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}

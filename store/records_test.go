@@ -479,7 +479,7 @@ func TestStreamStatesAndCounts(t *testing.T) {
 		assert.Empty(t, sts)
 		cs, err := s.CountRecords(ctx, "c")
 		require.NoError(t, err)
-		assert.Equal(t, []StreamCount{{Stream: model.StreamAgents}, {Stream: model.StreamAlerts}, {Stream: model.StreamThreats}}, cs, "every registered stream is counted, even when empty")
+		assert.Equal(t, []StreamCount{{Stream: model.StreamAgents}, {Stream: model.StreamAlerts}, {Stream: model.StreamApplications}, {Stream: model.StreamThreats}, {Stream: model.StreamVulnerabilities}, {Stream: model.StreamXDRAssets}}, cs, "every registered stream is counted, even when empty")
 
 		_, _, err = s.BeginWalk(ctx, "c", model.StreamAgents, "w1", model.ModeFull, "a=b")
 		require.NoError(t, err)
@@ -497,9 +497,9 @@ func TestStreamStatesAndCounts(t *testing.T) {
 		require.NoError(t, err)
 		cs, err = s.CountRecords(ctx, "c")
 		require.NoError(t, err)
-		assert.Equal(t, []StreamCount{{Stream: model.StreamAgents, Total: 4, Active: 4}, {Stream: model.StreamAlerts}, {Stream: model.StreamThreats}}, cs)
+		assert.Equal(t, []StreamCount{{Stream: model.StreamAgents, Total: 4, Active: 4}, {Stream: model.StreamAlerts}, {Stream: model.StreamApplications}, {Stream: model.StreamThreats}, {Stream: model.StreamVulnerabilities}, {Stream: model.StreamXDRAssets}}, cs)
 		cs, err = s.CountRecords(ctx, "c2")
 		require.NoError(t, err)
-		assert.Equal(t, []StreamCount{{Stream: model.StreamAgents}, {Stream: model.StreamAlerts}, {Stream: model.StreamThreats}}, cs)
+		assert.Equal(t, []StreamCount{{Stream: model.StreamAgents}, {Stream: model.StreamAlerts}, {Stream: model.StreamApplications}, {Stream: model.StreamThreats}, {Stream: model.StreamVulnerabilities}, {Stream: model.StreamXDRAssets}}, cs)
 	})
 }
