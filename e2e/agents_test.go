@@ -61,7 +61,7 @@ func TestE2EAgentsFullDeltaAndReconcile(t *testing.T) {
 	h := newHarness(t, harnessOpts{agents: n})
 	metricsAddr := freeAddr(t)
 	h.startWorker("METRICS_ADDR=" + metricsAddr)
-	h.create("acme")
+	h.create("acme", "--streams", "agents")
 
 	// The first sync starts on creation; sync --wait queues one more and waits for it.
 	sum := h.syncWait("acme")
@@ -168,7 +168,7 @@ func TestE2EWorkerKilledMidSync(t *testing.T) {
 	// Slow pages so the kill lands mid-walk.
 	h.sim.SetFaults(simulator.Faults{Latency: 60 * time.Millisecond})
 	w := h.startWorker()
-	h.create("kill", "--skip-test")
+	h.create("kill", "--streams", "agents", "--skip-test")
 
 	// Wait until a few pages are committed, then SIGKILL the worker.
 	require.Eventually(t, func() bool {

@@ -137,7 +137,7 @@ func TestE2ETemporalRestartMidSync(t *testing.T) {
 	h.setTemporal(addr)
 	h.sim.SetFaults(simulator.Faults{Latency: 50 * time.Millisecond})
 	h.startWorker()
-	h.create("tr", "--skip-test")
+	h.create("tr", "--streams", "agents", "--skip-test")
 	require.Eventually(t, func() bool {
 		for _, s := range mustStates(t, h, "tr") {
 			if s.Stream == model.StreamAgents && s.WalkPages >= 2 {

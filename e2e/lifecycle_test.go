@@ -55,7 +55,7 @@ func TestE2ETokenRevokedMidSyncThenRotated(t *testing.T) {
 	h := newHarness(t, harnessOpts{agents: n})
 	h.sim.SetFaults(simulator.Faults{Latency: 40 * time.Millisecond})
 	h.startWorker()
-	h.create("rot")
+	h.create("rot", "--streams", "agents")
 	require.Eventually(t, func() bool {
 		for _, s := range mustStates(t, h, "rot") {
 			if s.Stream == model.StreamAgents && s.WalkPages >= 3 {
@@ -172,7 +172,7 @@ func TestE2EConnectionChecksEachFail(t *testing.T) {
 		{"closed port", "network", "TCP connection to 127.0.0.1:1 failed", []string{"--console-url", "127.0.0.1:1", "--token-file", h.tokenFile}},
 		{"wrong ca", "tls", "TLS handshake with 127.0.0.1 failed", []string{"--console-url", "127.0.0.1:" + port, "--token-file", h.tokenFile}},
 		{"401", "authentication", "rejected the API token", []string{"--console-url", h.srv.URL, "--ca-file", h.caFile, "--token-file", h.writeToken("wrong-token-" + strings.Repeat("x", 30))}},
-		{"403", "authorization", "agents needs Endpoints.view", []string{"--console-url", h.srv.URL, "--ca-file", h.caFile, "--token-file", h.writeToken(lim)}},
+		{"403", "authorization", "agents needs Endpoints.view", []string{"--console-url", h.srv.URL, "--ca-file", h.caFile, "--token-file", h.writeToken(lim), "--streams", "agents"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestE2EConnectionChecksEachFail(t *testing.T) {
 	// Token expiry is shown and warned about when close.
 	soon := "soon-" + strings.Repeat("d", 40)
 	h.sim.AddToken(simulator.Token{Value: soon, ExpiresAt: time.Now().Add(5 * 24 * time.Hour)})
-	out := h.mustStarter("connection", "test", "--console-url", h.srv.URL, "--ca-file", h.caFile, "--token-file", h.writeToken(soon))
+	out := h.mustStarter("connection", "test", "--console-url", h.srv.URL, "--ca-file", h.caFile, "--token-file", h.writeToken(soon), "--streams", "agents")
 	require.Contains(t, out, "token-expiry    WARN")
 	require.Contains(t, out, "rotate-token")
 }

@@ -63,6 +63,7 @@ pids+=($!)
 
 echo "▶ starting the SentinelOne console simulator (HTTPS :$SIMPORT, $AGENTS agents)"
 bin/s1sim -addr "127.0.0.1:$SIMPORT" -tls -ca-out "$DEMO/console-ca.pem" -agents "$AGENTS" \
+  -threats "${DEMO_THREATS:-3000}" -alerts "${DEMO_ALERTS:-1500}" -apps "${DEMO_APPS:-40}" -cves "${DEMO_CVES:-400}" -xdr \
   -token-file "$DEMO/api-token" > "$DEMO/simulator.log" 2>&1 &
 pids+=($!)
 
@@ -92,10 +93,15 @@ echo
 echo "▶ status"
 bin/starter status demo
 echo
-n=$(bin/starter export demo --stream agents --format ocsf | wc -l)
-echo "▶ exported $n agents as OCSF 5001 events (bin/starter export demo --stream agents --format ocsf|raw|flat)"
+echo "▶ exported as OCSF NDJSON (bin/starter export demo --stream NAME --format ocsf|raw|flat):"
+summary=""
+for s in agents xdr_assets applications vulnerabilities threats alerts; do
+  n=$(bin/starter export demo --stream "$s" --format ocsf | wc -l)
+  printf '   %-16s %8d\n' "$s" "$n"
+  summary="$summary $s=$n"
+done
 echo
-echo "Summary: $n agents from a simulated $AGENTS-agent console are stored in $DEMO/connector.db."
+echo "Summary:$summary — mirrored from a simulated $AGENTS-agent console into $DEMO/connector.db."
 echo "While it runs, the Web UI is http://127.0.0.1:$UIPORT (filter: ConnectorState=\"Processed\"),"
 echo "with payloads decoded by the codec server at http://127.0.0.1:$CODECPORT."
 echo "Run DEMO_KEEP=1 make demo to keep everything running until Ctrl-C."
