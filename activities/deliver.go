@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -89,6 +90,7 @@ func (a *Activities) DeliverOutbox(ctx context.Context, in model.DeliverOutboxIn
 					derr = a.deliver(ctx, conn, route, row)
 				}
 				outcome := a.record(ctx, route, row, derr)
+				heartbeat(ctx, nil) // each delivery is progress: a slow endpoint must not time the drain out
 				mu.Lock()
 				defer mu.Unlock()
 				switch outcome {
@@ -253,12 +255,25 @@ func deliverWebhook(ctx context.Context, w *model.WebhookDest, row store.OutboxR
 	req.Header.Set(routing.HeaderSignature, routing.Sign([]byte(secret), ts, body))
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", w.URL, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, whose path or query may hold a secret
+		}
+		return fmt.Errorf("POST %s: %w", redactURL(w.URL), err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxWebhookBodyBytes))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("POST %s: HTTP %d", w.URL, resp.StatusCode)
+		return fmt.Errorf("POST %s: HTTP %d", redactURL(w.URL), resp.StatusCode)
 	}
 	return nil
+}
+
+// redactURL keeps a webhook URL's scheme and host: many hooks carry a secret in the path or query.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "webhook"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

@@ -272,8 +272,13 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 		Inserted: st.WalkInserted, Updated: st.WalkUpdated, Unchanged: st.WalkUnchanged, Watermark: st.Watermark,
 		TotalItems: st.WalkTotal}
 	if st.Completed {
-		// The walk's last page was committed but the activity did not report back: report it, walk nothing.
+		// The walk's last page was committed but the activity did not report back: report it, walk
+		// nothing — but finish the idempotent after-walk steps, which may be what failed.
 		res.Removed = st.WalkRemoved
+		if err := a.afterWalk(ctx, client, spec, table, conn, in, mode, st.WalkStartedAt, ocsf.Meta{ConnectionID: in.ConnectionID,
+			ConsoleURL: conn.ConsoleURL, ProductVersion: a.Version}, res); err != nil {
+			return nil, classify(in.Stream, err)
+		}
 		return finish(res, start), nil
 	}
 	meta := ocsf.Meta{ConnectionID: in.ConnectionID, ConsoleURL: conn.ConsoleURL, ProductVersion: a.Version}
@@ -328,21 +333,30 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 		}
 		return nil, classify(in.Stream, err)
 	}
-	if in.Stream == model.StreamAlerts && in.Window == nil {
-		if err := a.refreshAlerts(ctx, client, spec, table, conn, meta, res); err != nil {
-			return nil, classify(in.Stream, err)
-		}
-	}
-	if in.Stream == model.StreamVulnerabilities && mode == model.ModeFull {
-		// Findings the reconcile no longer saw are FIXED: rewrite them into that final state.
-		meta.Now = time.Now().UTC()
-		if _, err := a.resolveVanished(ctx, conn, client, meta, st.WalkStartedAt); err != nil {
-			return nil, classify(in.Stream, err)
-		}
+	if err := a.afterWalk(ctx, client, spec, table, conn, in, mode, st.WalkStartedAt, meta, res); err != nil {
+		return nil, classify(in.Stream, err)
 	}
 	log.Info().Int64("pages", res.Pages).Int64("fetched", res.Fetched).Int64("inserted", res.Inserted).
 		Int64("updated", res.Updated).Int64("removed", res.Removed).Msg("stream walk finished")
 	return finish(res, start), nil
+}
+
+// afterWalk runs the idempotent steps that follow a finished walk: the alerts' status refresh,
+// and rewriting vulnerabilities a full reconcile no longer saw into their FIXED final state.
+func (a *Activities) afterWalk(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
+	conn *store.Connection, in model.SyncStreamInput, mode string, walkStart time.Time, meta ocsf.Meta, res *model.StreamResult) error {
+	if in.Stream == model.StreamAlerts && in.Window == nil {
+		if err := a.refreshAlerts(ctx, client, spec, table, conn, meta, res); err != nil {
+			return err
+		}
+	}
+	if in.Stream == model.StreamVulnerabilities && mode == model.ModeFull {
+		meta.Now = time.Now().UTC()
+		if _, err := a.resolveVanished(ctx, conn, client, meta, walkStart); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // In-activity retries of transient page failures before Temporal's retry policy takes over.
@@ -385,7 +399,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 				c = ""
 			}
 			err := client.Walk(ctx, spec.Path, scopes[i], c, func(p *sentinelone.Page) error {
-				heartbeat(ctx, walkProgress{Pages: res.Pages}) // fetching is progress too
+				heartbeat(ctx, nil) // fetching is progress too
 				select {
 				case pages <- pageMsg{page: p, next: scopedCursor(i, p.NextCursor, len(scopes))}:
 					return nil

@@ -173,6 +173,7 @@ func (a *Activities) resolveVanished(ctx context.Context, conn *store.Connection
 	sev := severityMap(conn.Settings)
 	var recs []store.Record
 	for _, r := range removed {
+		heartbeat(ctx, nil)
 		var k riskKeys
 		_ = json.Unmarshal(r.Raw, &k)
 		hosts, err := a.Store.HostAssets(ctx, conn.ID, []string{string(k.EndpointID)})

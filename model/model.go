@@ -176,6 +176,8 @@ type ConnectionWorkflowInput struct {
 	ResumeStreams []string `json:",omitempty"`
 	// TokenGen counts accepted rotations, so a 401 from a token replaced mid-sync retries at once.
 	TokenGen int64 `json:",omitempty"`
+	// Rotated: a new token was accepted that the failed state has not yet tried.
+	Rotated bool `json:",omitempty"`
 }
 
 // TestingPolicy lets workflow tests shorten behaviour; nil in production.

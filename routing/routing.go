@@ -99,6 +99,9 @@ func validate(r *model.Route, where string) error {
 		if u.User != nil {
 			return fmt.Errorf("%s: webhook.url must not carry credentials; sign with secretEnv instead", where)
 		}
+		if reservedEnv(w.SecretEnv) {
+			return fmt.Errorf("%s: webhook.secretEnv %q names one of the connector's own secrets: use a dedicated variable", where, w.SecretEnv)
+		}
 		if !envName.MatchString(w.SecretEnv) {
 			return fmt.Errorf("%s: webhook.secretEnv must name the worker environment variable holding the HMAC secret (got %q)", where, w.SecretEnv)
 		}
@@ -180,4 +183,15 @@ func Sign(secret []byte, timestamp string, body []byte) string {
 // Verify checks a signature in constant time (for receivers and tests).
 func Verify(secret []byte, timestamp string, body []byte, signature string) bool {
 	return hmac.Equal([]byte(Sign(secret, timestamp, body)), []byte(signature))
+}
+
+// reservedEnv are the connector's own secrets, which must never be used to sign (and so leak
+// into) webhook deliveries.
+func reservedEnv(name string) bool {
+	for _, p := range []string{"CONNECTOR_ENCRYPTION_KEY", "DATABASE_URL", "TEMPORAL_API_KEY", "TEMPORAL_TLS", "CODEC_AUTH_TOKEN"} {
+		if strings.HasPrefix(strings.ToUpper(name), p) {
+			return true
+		}
+	}
+	return false
 }

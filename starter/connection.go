@@ -314,7 +314,7 @@ func (e *env) create(args []string) error {
 			workflows.SAConnectorState.ValueSet(string(model.StateRegistered))),
 	}, model.ConnectionWorkflowName, model.ConnectionWorkflowInput{ConnectionID: *id})
 	if err != nil {
-		_ = db.PurgeConnection(e.ctx, *id) // nothing half-created
+		_ = db.DeleteConnectionRow(e.ctx, *id) // nothing half-created (kept records of a deleted namesake stay)
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
 			return usageErr("a workflow for connection %q is still running: delete it first (`starter connection delete %s`)", *id, *id)
@@ -500,7 +500,10 @@ func (e *env) update(args []string) error {
 	}
 	if *streams != "" {
 		s.Streams = splitList(*streams)
-		for _, st := range s.Streams {
+		for i, st := range s.Streams {
+			if slices.Contains(s.Streams[:i], st) {
+				return usageErr("--streams lists %q twice", st)
+			}
 			if !model.IsImplementedStream(st) {
 				return usageErr("--streams: unknown or unsupported stream %q (this build supports: %s)", st, strings.Join(model.ImplementedStreams, ", "))
 			}
@@ -532,6 +535,9 @@ func (e *env) update(args []string) error {
 	tc, err := e.temporal()
 	if err != nil {
 		return err
+	}
+	if _, err := tc.DescribeWorkflowExecution(e.ctx, model.ConnectionWorkflowID(id), ""); err != nil {
+		return notRunning(id, err)
 	}
 	if err := db.UpdateSettings(e.ctx, id, s); err != nil {
 		return err

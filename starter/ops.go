@@ -18,6 +18,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/sentinelone-connector/s1conn/codec"
 	"github.com/sentinelone-connector/s1conn/model"
@@ -303,7 +304,11 @@ func rotateErr(id string, err error) error {
 	if errors.As(err, &nf) {
 		return notRunning(id, err)
 	}
-	return &cliError{code: exitTestFail, msg: "token rejected, nothing changed: " + err.Error()}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == model.ErrTypeRejected {
+		return &cliError{code: exitTestFail, msg: "token rejected, nothing changed: " + app.Message()}
+	}
+	return fmt.Errorf("rotating the token of %s did not complete (run it again): %w", id, err)
 }
 
 func (e *env) status(args []string) error {

@@ -212,6 +212,13 @@ func (s *Store) PromotePendingToken(ctx context.Context, id, fingerprint string,
 	return nil
 }
 
+// DeleteConnectionRow removes just the connection row (undoing a create whose workflow could
+// not start); records kept from an earlier connection with the same ID stay.
+func (s *Store) DeleteConnectionRow(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM connections WHERE id = ?`), id)
+	return err
+}
+
 // PurgeConnection deletes a connection's records, checkpoints and runs (and the connection row).
 func (s *Store) PurgeConnection(ctx context.Context, id string) error {
 	return s.inTx(ctx, func(tx *sqlxTx) error {

@@ -102,15 +102,32 @@ func utcPtr(t *time.Time) {
 // RemovedSince returns the records of a stream marked removed at or after t (e.g. by the
 // full reconcile that just ended), for rewriting them into their final state.
 func (s *Store) RemovedSince(ctx context.Context, connID, stream string, t time.Time) ([]*StoredRecord, error) {
+	tb, ok := tables[stream]
+	if !ok {
+		return nil, fmt.Errorf("unknown stream %q", stream)
+	}
+	raw := "raw"
+	if s.isPG {
+		raw = "raw::text"
+	}
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT record_key, `+raw+`, removed_at FROM `+tb.Name+`
+		WHERE connection_id = ? AND removed_at IS NOT NULL AND removed_at >= ? ORDER BY record_key`), connID, t.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("reading removed %s: %w", stream, err)
+	}
+	defer rows.Close()
 	var out []*StoredRecord
-	err := s.EachRecord(ctx, connID, stream, func(r *StoredRecord) error {
-		if !r.RemovedAt.IsZero() && !r.RemovedAt.Before(t) {
-			cp := *r
-			out = append(out, &cp)
+	for rows.Next() {
+		var r StoredRecord
+		var rawS string
+		var at time.Time
+		if err := rows.Scan(&r.Key, &rawS, &at); err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	return out, err
+		r.Raw, r.RemovedAt = []byte(rawS), at.UTC()
+		out = append(out, &r)
+	}
+	return out, rows.Err()
 }
 
 // RewriteRemoved replaces removed records' content (their final state) and keeps them removed.
@@ -127,12 +144,21 @@ func (s *Store) RewriteRemoved(ctx context.Context, t Table, connID string, recs
 		for i, r := range recs {
 			keys[i] = r.Key
 		}
-		q, args, err := sqlx.In(`SELECT record_key, removed_at FROM `+t.Name+` WHERE connection_id = ? AND removed_at IS NOT NULL AND record_key IN (?)`, connID, keys)
-		if err != nil {
-			return err
-		}
-		if err := tx.SelectContext(ctx, &removedAt, tx.Rebind(q), args...); err != nil {
-			return err
+		for len(keys) > 0 {
+			n := min(len(keys), maxParams-1)
+			q, args, err := sqlx.In(`SELECT record_key, removed_at FROM `+t.Name+` WHERE connection_id = ? AND removed_at IS NOT NULL AND record_key IN (?)`, connID, keys[:n])
+			if err != nil {
+				return err
+			}
+			var part []struct {
+				Key string    `db:"record_key"`
+				At  time.Time `db:"removed_at"`
+			}
+			if err := tx.SelectContext(ctx, &part, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+			removedAt = append(removedAt, part...)
+			keys = keys[n:]
 		}
 		if err := s.upsert(ctx, tx, t, connID, "", s.now(), recs); err != nil {
 			return err

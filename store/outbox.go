@@ -89,7 +89,8 @@ func (s *Store) NextOutboxDue(ctx context.Context, connID string) (time.Time, er
 
 // MarkDelivered records a successful delivery.
 func (s *Store) MarkDelivered(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?`), s.now(), id)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE outbox SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL
+		WHERE id = ? AND status = 'pending'`), s.now(), id)
 	return err
 }
 
@@ -99,8 +100,8 @@ func (s *Store) MarkFailed(ctx context.Context, id int64, errMsg string, next ti
 	if dead {
 		status = "dead"
 	}
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`),
-		status, errMsg, next.UTC(), id)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+		WHERE id = ? AND status = 'pending'`), status, errMsg, next.UTC(), id)
 	return err
 }
 

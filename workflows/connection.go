@@ -47,7 +47,7 @@ type connection struct {
 // ConnectionWorkflow owns a connection's lifecycle: test, schedule, syncs (as SyncWorkflow
 // children, never two at once), pause/resume/delete, token rotation, status.
 func ConnectionWorkflow(ctx workflow.Context, in model.ConnectionWorkflowInput) (*model.Empty, error) {
-	c := &connection{st: in, startSeq: in.Seq, paused: in.State == model.StatePaused}
+	c := &connection{st: in, startSeq: in.Seq, paused: in.State == model.StatePaused, rotated: in.Rotated}
 	// FIX (found by TestContinueAsNewKeepsResumeSeq): c.resume is not part of the
 	// continue-as-new input, so a sync that ended AuthFailed (or was cancelled by pause) right
 	// before continue-as-new was re-run under a NEW seq after the rotation/resume, restarting its
@@ -75,7 +75,6 @@ func ConnectionWorkflow(ctx workflow.Context, in model.ConnectionWorkflowInput) 
 }
 
 func (c *connection) run(ctx workflow.Context) (*model.Empty, error) {
-	log := workflow.GetLogger(ctx)
 	if c.st.State == "" {
 		c.setState(ctx, model.StateRegistered)
 	}
@@ -95,8 +94,23 @@ func (c *connection) run(ctx workflow.Context) (*model.Empty, error) {
 		if c.reload {
 			c.reload = false
 			if err := c.loadConfig(ctx); err != nil {
+				var app *temporal.ApplicationError
+				if errors.As(err, &app) && app.Type() == model.ErrTypeNotFound {
+					return nil, err
+				}
+				// The store is unreachable: keep the current schedule and try again later.
+				c.st.LastError = errorInfo(ctx, "", err)
+				c.reload = true
+				c.waitEvent(ctx, workflow.Now(ctx).Add(RetestEvery))
+				continue
+			}
+		}
+		// Idle loops (re-tests, waits) grow history too: continue-as-new whenever it is due.
+		if c.historyTooLong(ctx) {
+			if done, err := c.continueAsNew(ctx); done {
 				return nil, err
 			}
+			continue
 		}
 		if c.paused {
 			if c.st.State != model.StatePaused {
@@ -159,26 +173,52 @@ func (c *connection) run(ctx workflow.Context) (*model.Empty, error) {
 			continue
 		}
 		if c.shouldContinueAsNew(ctx) {
-			c.drainSignals(ctx)
-			if c.deleteRq != nil {
-				continue
-			}
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			if done, err := c.continueAsNew(ctx); done {
 				return nil, err
 			}
-			c.drainSignals(ctx)
-			if c.deleteRq != nil {
-				continue
-			}
-			log.Info("continuing as new", "seq", c.st.Seq)
-			if c.paused {
-				c.st.State = model.StatePaused
-			}
-			cfg := c.spec
-			c.st.Config = &cfg
-			return nil, workflow.NewContinueAsNewError(ctx, model.ConnectionWorkflowName, c.st)
 		}
 	}
+}
+
+// historyTooLong reports whether the server suggests continue-as-new or the run's history is
+// long (a connection that waits and re-tests for weeks writes events without syncing).
+func (c *connection) historyTooLong(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > maxHistoryEvents
+}
+
+// maxHistoryEvents bounds a ConnectionWorkflow run's history well under Temporal's limits.
+const maxHistoryEvents = 10000
+
+// continueAsNew drains signals, waits for handlers, and continues as new with the whole state.
+// done is false when a delete arrived meanwhile (the loop handles it).
+func (c *connection) continueAsNew(ctx workflow.Context) (done bool, err error) {
+	c.drainSignals(ctx)
+	if c.deleteRq != nil {
+		return false, nil
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return true, err
+	}
+	c.drainSignals(ctx)
+	if c.deleteRq != nil {
+		return false, nil
+	}
+	if c.reload {
+		c.reload = false
+		if err := c.loadConfig(ctx); err != nil {
+			return true, err
+		}
+	}
+	workflow.GetLogger(ctx).Info("continuing as new", "seq", c.st.Seq)
+	if c.paused && c.st.State != model.StatePaused {
+		c.st.PausedFrom = c.st.State
+		c.st.State = model.StatePaused
+	}
+	c.st.Rotated = c.rotated
+	cfg := c.spec
+	c.st.Config = &cfg
+	return true, workflow.NewContinueAsNewError(ctx, model.ConnectionWorkflowName, c.st)
 }
 
 func (c *connection) shouldContinueAsNew(ctx workflow.Context) bool {
@@ -340,6 +380,7 @@ func (c *connection) upsertLastStatus(ctx workflow.Context, status string) {
 
 // test runs the connection checks; it returns whether they passed.
 func (c *connection) test(ctx workflow.Context) bool {
+	gen := c.st.TokenGen
 	c.setState(ctx, model.StateTesting)
 	var res model.CheckConnectionResult
 	actx := workflow.WithActivityOptions(ctx, shortActivityOptions())
@@ -356,6 +397,9 @@ func (c *connection) test(ctx workflow.Context) bool {
 	}
 	if !res.OK {
 		c.st.LastError = res.Error
+		if c.st.TokenGen != gen {
+			c.rotated = true // a new token arrived while the old one was being tested: test again
+		}
 		if res.Error != nil && res.Error.Type == model.ErrTypeAuth {
 			c.setState(ctx, model.StateAuthFailed)
 		} else {
@@ -658,7 +702,8 @@ func (c *connection) rotateToken(ctx workflow.Context, req model.RotateTokenRequ
 	c.st.Checks = res.Checks
 	c.st.TokenGen++
 	workflow.GetLogger(ctx).Info("token rotated", "fingerprint", req.Fingerprint)
-	if c.st.State == model.StateAuthFailed || c.st.State == model.StateTestFailed {
+	failed := func(s model.State) bool { return s == model.StateAuthFailed || s == model.StateTestFailed }
+	if failed(c.st.State) || (c.st.State == model.StatePaused && failed(c.st.PausedFrom)) {
 		c.rotated = true
 		c.wake.SendAsync(struct{}{})
 	}

@@ -56,6 +56,7 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 	if conc <= 0 {
 		conc = 3
 	}
+	in.Streams = dedupe(in.Streams) // one walk per stream, whatever the request said
 	sum := model.RunSummary{Seq: in.Seq, WorkflowID: info.WorkflowExecution.ID, StartedAt: workflow.Now(ctx).UTC(), Mode: in.Mode}
 	sctx := workflow.WithActivityOptions(ctx, shortActivityOptions())
 	if err := workflow.ExecuteActivity(sctx, model.ActivityStartRun, model.StartRunInput{ConnectionID: in.ConnectionID,
@@ -212,6 +213,16 @@ const BackfillConcurrency = 4
 
 // MaxBackfillWindows bounds how many windows a lookback is split into.
 const MaxBackfillWindows = 64
+
+func dedupe(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
