@@ -28,6 +28,8 @@ type Activities struct {
 	Keys       *codec.KeyRing
 	Log        zerolog.Logger
 	RateLimits []sentinelone.RateLimit // nil = SentinelOne's published limits
+	// StreamConcurrency is how many streams a sync walks at once (SYNC_STREAM_CONCURRENCY).
+	StreamConcurrency int
 	// Temporal starts routed user workflows (nil: workflow routes fail and retry).
 	Temporal client.Client
 	Version  string
@@ -102,7 +104,9 @@ func (a *Activities) LoadConnection(ctx context.Context, in model.LoadConnection
 	if err != nil {
 		return nil, err
 	}
-	return &model.LoadConnectionResult{Exists: c.DeletedAt.IsZero(), Schedule: c.Settings.ScheduleSpec()}, nil
+	spec := c.Settings.ScheduleSpec()
+	spec.Concurrency = a.StreamConcurrency
+	return &model.LoadConnectionResult{Exists: c.DeletedAt.IsZero(), Schedule: spec}, nil
 }
 
 // SetState mirrors the workflow's state into the store.

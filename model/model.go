@@ -193,6 +193,7 @@ type ScheduleSpec struct {
 	EndAt          time.Time     `json:",omitempty"`
 	Streams        []string      // enabled streams
 	ReconcileEvery time.Duration // full reconcile period
+	Concurrency    int           `json:",omitempty"` // streams walked at once (the worker's SYNC_STREAM_CONCURRENCY)
 }
 
 // SyncRequest is the payload of the sync-now signal.

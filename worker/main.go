@@ -69,7 +69,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	m := metrics.New()
-	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c,
+	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c, StreamConcurrency: cfg.StreamConcurrency,
 		OnRequest: m.ObserveRequest, OnPage: m.ObservePage, OnRetry: m.ObserveRetry, OnRun: m.ObserveRun,
 		OnTokenExpiry: m.ObserveTokenExpiry}
 	w := New(c, cfg, acts)
