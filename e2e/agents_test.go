@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"go.temporal.io/api/workflowservice/v1"
 	"net"
 	"net/http"
 	"strings"
@@ -139,6 +140,14 @@ func TestE2EAgentsFullDeltaAndReconcile(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(h.mustStarter("status", "acme", "--json")), &st))
 	require.Equal(t, model.StateProcessed, st.State)
 	require.Equal(t, int64(n+10-5), st.Counts["agents"])
+
+	// `temporal workflow list --query 'ConnectorState="Processed"'` finds the synced connection.
+	tcli := h.rawClient()
+	require.Eventually(t, func() bool {
+		resp, err := tcli.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: "default", Query: `ConnectorState="Processed"`})
+		return err == nil && len(resp.Executions) == 1 && resp.Executions[0].Execution.WorkflowId == "connection:acme"
+	}, 30*time.Second, 200*time.Millisecond)
 
 	// The worker's Prometheus counters agree with the stored rows.
 	m := scrape(t, "http://"+metricsAddr+"/metrics")

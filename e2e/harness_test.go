@@ -96,6 +96,15 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	srv, err := h.sim.Start(true)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
+	// Read-only proof across the whole suite: every request any test made to the console was a GET
+	// (or the read-only token-details POST).
+	t.Cleanup(func() {
+		for _, r := range h.sim.Requests() {
+			if r.Method != "GET" && !(r.Method == "POST" && strings.HasSuffix(r.Path, "/users/api-token-details")) {
+				t.Errorf("the connector sent %s %s to the console", r.Method, r.Path)
+			}
+		}
+	})
 	h.srv = srv
 	h.caFile = filepath.Join(h.dir, "ca.pem")
 	require.NoError(t, os.WriteFile(h.caFile, srv.CAPEM, 0o600))

@@ -3,9 +3,11 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +153,54 @@ func firstKey(m map[string]string) string {
 		return k
 	}
 	return ""
+}
+
+// TestE2ETorqEachDocumentedFilter: every parameter example of seeds/004, one connection each,
+// stores exactly the simulator's matching set.
+func TestE2ETorqEachDocumentedFilter(t *testing.T) {
+	h := newHarness(t, harnessOpts{agents: 200, sim: simulator.Options{Threats: 800, Alerts: 600, ThreatSpan: 5 * 24 * time.Hour}})
+	h.startWorker()
+	examples := []struct {
+		stream, key, value string
+	}{
+		{"alerts", "severity", "High,Critical"},
+		{"alerts", "incidentStatus", "IN_PROGRESS,UNRESOLVED"},
+		{"alerts", "analystVerdict", "TRUE_POSITIVE,FALSE_POSITIVE"},
+		{"alerts", "ruleName__contains", "STAR-rule,lateral-movement"},
+		{"alerts", "createdAt__lte", "2024-01-16T00:00:00.000000Z"},
+		{"alerts", "reportedAt__gte", "2024-01-15T00:00:00.000000Z"},
+		{"alerts", "osType", "windows,macos,linux"},
+		{"threats", "confidenceLevels", "malicious,suspicious"},
+		{"threats", "analystVerdicts", "true_positive"},
+		{"threats", "incidentStatuses", "unresolved,in_progress"},
+		{"threats", "mitigationStatuses", "not_mitigated"},
+		{"threats", "createdAt__lte", "2024-01-16T00:00:00.000000Z"},
+		{"threats", "computerName__contains", "DESKTOP-,john-laptop"},
+		{"threats", "osTypes", "windows,macos,linux"},
+		{"threats", "resolved", "false"},
+	}
+	for i, ex := range examples {
+		id := fmt.Sprintf("ex%d", i)
+		ff := filepath.Join(h.dir, id+".json")
+		val := strconv.Quote(ex.value)
+		if ex.value == "false" {
+			val = "false"
+		}
+		require.NoError(t, os.WriteFile(ff, []byte(fmt.Sprintf(`{%q: {%q: %s}}`, ex.stream, ex.key, val)), 0o600))
+		h.create(id, "--streams", ex.stream, "--lookback", "6d", "--filters-file", ff, "--skip-test")
+	}
+	for i, ex := range examples {
+		id := fmt.Sprintf("ex%d", i)
+		require.Equal(t, model.RunSuccess, h.syncWait(id).Status, "%s %s=%s", ex.stream, ex.key, ex.value)
+		q := url.Values{ex.key: {ex.value}}
+		var want []string
+		var err error
+		if ex.stream == "threats" {
+			want, err = h.sim.MatchThreats(q)
+		} else {
+			want, err = h.sim.MatchAlerts(q)
+		}
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, keysOf(h.stored(id, ex.stream)), "%s %s=%s", ex.stream, ex.key, ex.value)
+	}
 }
