@@ -10,7 +10,7 @@ export TEST_POSTGRES_URL
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build compose-check tools test test-ui test-faults test-unit test-integration test-faults bench lint demo up down postgres clean
+.PHONY: all build compose-check tools test test-ui test-faults fuzz test-unit test-integration bench lint demo up down postgres clean
 
 all: build
 
@@ -47,6 +47,15 @@ test: tools postgres compose-check build
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 -timeout 45m ./...
+	$(MAKE) fuzz FUZZTIME=8s
+
+## fuzz: bounded coverage-guided fuzzing of response decoding, cursor/URL handling and transforms.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodePage$$' -fuzztime $(FUZZTIME) ./sentinelone
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeConsoleURL$$' -fuzztime $(FUZZTIME) ./sentinelone
+	$(GO) test -run '^$$' -fuzz '^FuzzAgent$$' -fuzztime $(FUZZTIME) ./ocsf
+	$(GO) test -run '^$$' -fuzz '^FuzzThreat$$' -fuzztime $(FUZZTIME) ./ocsf
 
 ## test-faults: the fault-injection scenarios at larger sizes (docs/reliability.md).
 test-faults: tools postgres
