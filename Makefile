@@ -72,6 +72,13 @@ test-integration: tools postgres
 test-ui: tools build
 	./uitest/run.sh
 
+## bench: the reproducible benchmark (simulator + PostgreSQL + dev server + worker); sizes as
+## flags in BENCH_FLAGS (default: the issue's sizes; BENCH_FLAGS=-quick for a smoke run).
+## Prints a table and writes bench/results.md.
+BENCH_FLAGS ?=
+bench: tools postgres
+	$(GO) run ./bench $(BENCH_FLAGS)
+
 lint:
 	$(GO) vet ./...
 	gofmt -l . | (! grep .)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,6 +37,8 @@ type env struct {
 	key               string
 	taskQueue         string
 	logFile           *os.File
+	mu                sync.Mutex
+	workers           []*worker
 }
 
 func randomHex(n int) string {
@@ -164,6 +167,12 @@ func (e *env) dropDatabase() {
 }
 
 func (e *env) close(keepDB bool) {
+	e.mu.Lock()
+	ws := append([]*worker(nil), e.workers...)
+	e.mu.Unlock()
+	for _, w := range ws {
+		w.stop()
+	}
 	if e.dev != nil {
 		_ = e.dev.Stop()
 	}
@@ -196,6 +205,7 @@ type worker struct {
 	cmd         *exec.Cmd
 	done        chan error
 	metricsAddr string
+	stopOnce    sync.Once
 }
 
 func freeAddr() string {
@@ -216,6 +226,9 @@ func (e *env) startWorker() (*worker, error) {
 		return nil, err
 	}
 	go func() { w.done <- w.cmd.Wait() }()
+	e.mu.Lock()
+	e.workers = append(e.workers, w)
+	e.mu.Unlock()
 	return w, nil
 }
 
@@ -225,13 +238,15 @@ func (w *worker) stop() {
 	if w == nil || w.cmd.Process == nil {
 		return
 	}
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-w.done:
-	case <-time.After(30 * time.Second):
-		_ = w.cmd.Process.Kill()
-		<-w.done
-	}
+	w.stopOnce.Do(func() {
+		_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-w.done:
+		case <-time.After(30 * time.Second):
+			_ = w.cmd.Process.Kill()
+			<-w.done
+		}
+	})
 }
 
 // peakRSS is the process's high-water resident set size (VmHWM) in bytes.

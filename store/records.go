@@ -221,7 +221,24 @@ var ErrWalkSuperseded = errors.New("walk superseded by a newer walk")
 // the watermark moves to the highest source timestamp the walk committed, and a full walk marks
 // the rows it did not see as removed.
 func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
+	pc, pages, err := s.commitPage(ctx, p)
+	if err == nil && s.isPG && analyzeAt[pages] {
+		// A table that grows from empty within one walk keeps stale planner statistics (and
+		// autovacuum may be off): the per-page key lookups then stop using the primary key and
+		// slow down as the table grows. Refresh them at a few points of every walk.
+		if _, aerr := s.db.ExecContext(ctx, `ANALYZE `+p.Table.Name); aerr != nil {
+			return pc, fmt.Errorf("analyzing %s: %w", p.Table.Name, aerr)
+		}
+	}
+	return pc, err
+}
+
+// analyzeAt are the page counts of a walk after which its table's statistics are refreshed.
+var analyzeAt = map[int64]bool{1: true, 8: true, 64: true, 512: true}
+
+func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, error) {
 	var pc PageCounts
+	var pages int64
 	recs := dedupe(p.Records)
 	ckpt := p.Checkpoint
 	if ckpt == "" {
@@ -235,6 +252,7 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 		if st.WalkID != p.WalkID {
 			return fmt.Errorf("%s walk %s: %w (now %s)", p.Table.Stream, p.WalkID, ErrWalkSuperseded, st.WalkID)
 		}
+		pages = st.WalkPages + 1
 		now := s.now()
 		existing, err := s.existing(ctx, tx, p.Table, p.ConnectionID, recs)
 		if err != nil {
@@ -306,7 +324,7 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 			nullTime(pc.Watermark), nullTime(lastFull), p.WalkID, pc.Removed, now, p.ConnectionID, ckpt)
 		return err
 	})
-	return pc, err
+	return pc, pages, err
 }
 
 // UpsertRecords stores records outside any walk (e.g. re-reading alerts by ID to catch status
