@@ -313,22 +313,11 @@ func rotateErr(id string, err error) error {
 
 func (e *env) status(args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	pos, err := e.parseArgs(fs, args)
+	db, conn, err := e.connectionArg(fs, args, "status")
 	if err != nil {
 		return err
 	}
-	id, err := oneID(pos, "status")
-	if err != nil {
-		return err
-	}
-	db, err := e.db()
-	if err != nil {
-		return err
-	}
-	conn, err := db.GetConnection(e.ctx, id)
-	if err != nil {
-		return usageErr("%v", err)
-	}
+	id := conn.ID
 	counts, err := db.CountRecords(e.ctx, id)
 	if err != nil {
 		return err
