@@ -472,11 +472,22 @@ func (e *env) update(args []string) error {
 	startAt := fs.String("start-at", "", "new start")
 	endAt := fs.String("end-at", "", "new end")
 	routesFile := fs.String("routes-file", "", "replace the routes")
-	db, c, err := e.connectionArg(fs, args, "connection update")
+	pos, err := e.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	id := c.ID
+	id, err := oneID(pos, "connection update")
+	if err != nil {
+		return err
+	}
+	db, err := e.db()
+	if err != nil {
+		return err
+	}
+	c, err := db.GetConnection(e.ctx, id)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	s := c.Settings
 	if *schedule != "" {
 		s.Schedule = *schedule

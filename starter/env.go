@@ -157,28 +157,6 @@ func oneID(pos []string, cmd string) (string, error) {
 	return pos[0], validateID(pos[0])
 }
 
-// connectionArg parses a command's flags and its one connection ID, opens the store and reads
-// the connection (a missing one is bad input).
-func (e *env) connectionArg(fs *flag.FlagSet, args []string, cmd string) (*store.Store, *store.Connection, error) {
-	pos, err := e.parseArgs(fs, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := oneID(pos, cmd)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := e.db()
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := db.GetConnection(e.ctx, id)
-	if err != nil {
-		return nil, nil, usageErr("%v", err)
-	}
-	return db, c, nil
-}
-
 const maxTokenFile = 64 << 10
 
 // readToken reads an API token from a file, "-" (stdin) or an environment variable.

@@ -313,11 +313,22 @@ func rotateErr(id string, err error) error {
 
 func (e *env) status(args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	db, conn, err := e.connectionArg(fs, args, "status")
+	pos, err := e.parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	id := conn.ID
+	id, err := oneID(pos, "status")
+	if err != nil {
+		return err
+	}
+	db, err := e.db()
+	if err != nil {
+		return err
+	}
+	conn, err := db.GetConnection(e.ctx, id)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	counts, err := db.CountRecords(e.ctx, id)
 	if err != nil {
 		return err
