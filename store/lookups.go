@@ -71,7 +71,7 @@ func (s *Store) HostAssets(ctx context.Context, connID string, agentIDs []string
 	cols := strings.Join(ocsf.HostAssetColumns(), ", ")
 	for len(agentIDs) > 0 {
 		n := min(len(agentIDs), maxParams-1)
-		q, args, err := sqlx.In(`SELECT `+cols+` FROM agents WHERE connection_id = ? AND record_key IN (?)`, connID, agentIDs[:n])
+		q, args, err := s.keysIn(`SELECT `+cols+` FROM agents WHERE connection_id = ? AND record_key `, connID, agentIDs[:n])
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +186,7 @@ func (s *Store) FlatValues(ctx context.Context, t Table, connID, column string, 
 	if !ok {
 		return nil, fmt.Errorf("%s has no column %q", t.Name, column)
 	}
-	q, args, err := sqlx.In(`SELECT record_key, `+column+` FROM `+t.Name+` WHERE connection_id = ? AND record_key IN (?)`, connID, keys)
+	q, args, err := s.keysIn(`SELECT record_key, `+column+` FROM `+t.Name+` WHERE connection_id = ? AND record_key `, connID, keys)
 	if err != nil {
 		return nil, err
 	}

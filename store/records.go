@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Table describes a stream's record table: common columns plus the stream's flat columns.
@@ -221,11 +222,12 @@ var ErrWalkSuperseded = errors.New("walk superseded by a newer walk")
 // the watermark moves to the highest source timestamp the walk committed, and a full walk marks
 // the rows it did not see as removed.
 func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
-	pc, pages, err := s.commitPage(ctx, p)
-	if err == nil && s.isPG && analyzeAt[pages] {
+	pc, before, err := s.commitPage(ctx, p)
+	if err == nil && s.isPG && crossesAnalyzePoint(before, before+pc.Inserted) {
 		// A table that grows from empty within one walk keeps stale planner statistics (and
 		// autovacuum may be off): the per-page key lookups then stop using the primary key and
-		// slow down as the table grows. Refresh them at a few points of every walk.
+		// slow down as the table grows. Refresh them when a walk's inserts pass a few sizes —
+		// not on walks that only update (a delta on a large table would pay a full ANALYZE).
 		if _, aerr := s.db.ExecContext(ctx, `ANALYZE `+p.Table.Name); aerr != nil {
 			return pc, fmt.Errorf("analyzing %s: %w", p.Table.Name, aerr)
 		}
@@ -233,12 +235,21 @@ func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 	return pc, err
 }
 
-// analyzeAt are the page counts of a walk after which its table's statistics are refreshed.
-var analyzeAt = map[int64]bool{1: true, 8: true, 64: true, 512: true}
+// analyzePoints are the inserted-row counts of a walk after which its table is analyzed.
+var analyzePoints = []int64{1000, 8000, 64000, 512000}
+
+func crossesAnalyzePoint(before, after int64) bool {
+	for _, n := range analyzePoints {
+		if before < n && after >= n {
+			return true
+		}
+	}
+	return false
+}
 
 func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, error) {
 	var pc PageCounts
-	var pages int64
+	var insertedBefore int64
 	recs := dedupe(p.Records)
 	ckpt := p.Checkpoint
 	if ckpt == "" {
@@ -252,13 +263,13 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, err
 		if st.WalkID != p.WalkID {
 			return fmt.Errorf("%s walk %s: %w (now %s)", p.Table.Stream, p.WalkID, ErrWalkSuperseded, st.WalkID)
 		}
-		pages = st.WalkPages + 1
+		insertedBefore = st.WalkInserted
 		now := s.now()
 		existing, err := s.existing(ctx, tx, p.Table, p.ConnectionID, recs)
 		if err != nil {
 			return err
 		}
-		var write []Record
+		var write, ins, upd []Record
 		var same []string
 		maxUpd := st.WalkMaxUpdated
 		for _, r := range recs {
@@ -270,9 +281,11 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, err
 			case !ok:
 				pc.Inserted++
 				write = append(write, r)
+				ins = append(ins, r)
 			case old.hash != r.Hash || old.removed:
 				pc.Updated++
 				write = append(write, r)
+				upd = append(upd, r)
 			default:
 				pc.Unchanged++
 				same = append(same, r.Key)
@@ -285,7 +298,7 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, err
 			}
 			pc.Routed = n
 		}
-		if err := s.upsert(ctx, tx, p.Table, p.ConnectionID, p.WalkID, now, write); err != nil {
+		if err := s.storeRecords(ctx, tx, p.Table, p.ConnectionID, p.WalkID, now, ins, upd); err != nil {
 			return err
 		}
 		if err := s.touch(ctx, tx, p.Table, p.ConnectionID, p.WalkID, now, same); err != nil {
@@ -324,7 +337,7 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, err
 			nullTime(pc.Watermark), nullTime(lastFull), p.WalkID, pc.Removed, now, p.ConnectionID, ckpt)
 		return err
 	})
-	return pc, pages, err
+	return pc, insertedBefore, err
 }
 
 // UpsertRecords stores records outside any walk (e.g. re-reading alerts by ID to catch status
@@ -416,6 +429,21 @@ type existingRow struct {
 	status  string
 }
 
+// keysIn completes a statement ending in "record_key " with a key-list condition and rebinds it:
+// one text[] parameter on PostgreSQL (= ANY), an IN list elsewhere. args precede the keys.
+func (s *Store) keysIn(prefix string, args ...any) (string, []any, error) {
+	keys := args[len(args)-1].([]string)
+	args = args[:len(args)-1]
+	if s.isPG {
+		return s.db.Rebind(prefix + `= ANY(?)`), append(args, pq.StringArray(keys)), nil
+	}
+	q, a, err := sqlx.In(prefix+`IN (?)`, append(args, keys)...)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.db.Rebind(q), a, nil
+}
+
 // maxParams keeps every statement under SQLite's and PostgreSQL's bind-parameter limits.
 const maxParams = 30000
 
@@ -425,18 +453,18 @@ func (s *Store) existing(ctx context.Context, tx *sqlxTx, t Table, connID string
 	for i, r := range recs {
 		keys[i] = r.Key
 	}
+	status := "''"
+	if t.StatusColumn != "" {
+		status = t.StatusColumn
+	}
+	sel := `SELECT record_key, content_hash, removed_at IS NOT NULL AS removed, ` + status + ` FROM ` + t.Name
 	for len(keys) > 0 {
 		n := min(len(keys), maxParams-1)
-		status := "''"
-		if t.StatusColumn != "" {
-			status = t.StatusColumn
-		}
-		q, args, err := sqlx.In(`SELECT record_key, content_hash, removed_at IS NOT NULL AS removed, `+status+` FROM `+t.Name+
-			` WHERE connection_id = ? AND record_key IN (?)`, connID, keys[:n])
+		q, args, err := s.keysIn(sel+` WHERE connection_id = ? AND record_key `, connID, keys[:n])
 		if err != nil {
 			return nil, err
 		}
-		rows, err := tx.QueryContext(ctx, tx.Rebind(q), args...)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("reading stored %s: %w", t.Stream, err)
 		}
@@ -493,7 +521,7 @@ func (s *Store) upsert(ctx context.Context, tx *sqlxTx, t Table, connID, walkID 
 				b.WriteString(", ")
 			}
 			b.WriteString(ph)
-			args = append(args, connID, r.Key, r.Hash, nullTime(r.SourceUpdatedAt), now, now, nil, walkID, string(r.Raw), string(r.OCSF))
+			args = append(args, connID, r.Key, r.Hash, nullTime(r.SourceUpdatedAt), now, now, nil, walkID, jsonText(r.Raw), jsonText(r.OCSF))
 			if len(r.Flat) != len(t.FlatColumns) {
 				return fmt.Errorf("%s record %s has %d flat values for %d columns", t.Stream, r.Key, len(r.Flat), len(t.FlatColumns))
 			}
@@ -522,12 +550,12 @@ func placeholderRow(n int, jsonIdx ...int) string {
 func (s *Store) touch(ctx context.Context, tx *sqlxTx, t Table, connID, walkID string, now time.Time, keys []string) error {
 	for len(keys) > 0 {
 		n := min(len(keys), maxParams-3)
-		q, args, err := sqlx.In(`UPDATE `+t.Name+` SET last_seen_at = ?, seen_walk = ? WHERE connection_id = ? AND record_key IN (?)`,
+		q, args, err := s.keysIn(`UPDATE `+t.Name+` SET last_seen_at = ?, seen_walk = ? WHERE connection_id = ? AND record_key `,
 			now, walkID, connID, keys[:n])
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("marking %s seen: %w", t.Stream, err)
 		}
 		keys = keys[n:]

@@ -1,0 +1,142 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/sentinelone-connector/s1conn/internal/testenv"
+	"github.com/sentinelone-connector/s1conn/ocsf"
+	"github.com/sentinelone-connector/s1conn/sentinelone"
+	"github.com/sentinelone-connector/s1conn/simulator"
+	"github.com/sentinelone-connector/s1conn/store"
+)
+
+// agentPages fetches n pages of simulated agents and transforms them as the agents stream does.
+func agentPages(b *testing.B, n int) [][]store.Record {
+	b.Helper()
+	sim := simulator.New(simulator.Options{Agents: n * 1000, Seed: 7})
+	srv, err := sim.Start(false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := sentinelone.New(sentinelone.Options{ConsoleURL: srv.URL, Token: simulator.DefaultToken, AllowInsecureHTTP: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pages [][]store.Record
+	meta := ocsf.Meta{ConnectionID: "bench", ConsoleURL: srv.URL, Now: time.Now().UTC()}
+	err = c.Walk(context.Background(), "/agents", url.Values{"limit": {"1000"}, "sortBy": {"updatedAt"}, "sortOrder": {"asc"}}, "",
+		func(p *sentinelone.Page) error {
+			recs := make([]store.Record, 0, len(p.Data))
+			for _, raw := range p.Data {
+				r, err := ocsf.Agent(raw, meta)
+				if err != nil {
+					return err
+				}
+				recs = append(recs, store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: r.UpdatedAt, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()})
+			}
+			pages = append(pages, recs)
+			return nil
+		})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raw, ev int
+	for _, r := range pages[0] {
+		raw, ev = raw+len(r.Raw), ev+len(r.OCSF)
+	}
+	b.Logf("%d pages; average raw %d B, OCSF %d B per record", len(pages), raw/len(pages[0]), ev/len(pages[0]))
+	return pages
+}
+
+// BenchmarkCommitPageAgents measures the store's write path alone (PostgreSQL): a full walk of
+// fresh agents committed page by page, against the COPY of the same rows into an UNLOGGED
+// table without indexes (the benchmark's write-only ceiling). Reported as records/s.
+func BenchmarkCommitPageAgents(b *testing.B) {
+	const npages = 20
+	pages := agentPages(b, npages)
+	ctx := context.Background()
+	st, err := store.Open(ctx, testenv.PostgresURL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	table, _ := store.TableFor("agents")
+	run := 0
+	b.Run("commit", func(b *testing.B) {
+		for range b.N {
+			run++
+			conn := fmt.Sprintf("c%d", run)
+			walk := conn + ":w"
+			if _, _, err := st.BeginWalk(ctx, conn, "agents", walk, "full", ""); err != nil {
+				b.Fatal(err)
+			}
+			for j, recs := range pages {
+				next := "more"
+				if j == len(pages)-1 {
+					next = ""
+				}
+				if _, err := st.CommitPage(ctx, &store.Page{ConnectionID: conn, Table: table, WalkID: walk, Full: true,
+					NextCursor: next, Fetched: int64(len(recs)), Records: recs}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*npages*1000)/b.Elapsed().Seconds(), "rec/s")
+	})
+	copyInto := func(b *testing.B, name, ddl string) {
+		db := st.DB()
+		if _, err := db.ExecContext(ctx, ddl); err != nil {
+			b.Fatal(err)
+		}
+		cols := append([]string{"connection_id", "record_key", "content_hash", "source_updated_at", "first_seen_at",
+			"last_seen_at", "removed_at", "seen_walk", "raw", "ocsf"}, table.FlatColumns...)
+		now := time.Now().UTC()
+		for range b.N {
+			run++
+			conn := fmt.Sprintf("c%d", run)
+			for _, recs := range pages {
+				tx, err := db.Begin()
+				if err != nil {
+					b.Fatal(err)
+				}
+				stmt, err := tx.Prepare(pq.CopyIn(name, cols...))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range recs {
+					args := append([]any{conn, r.Key, r.Hash, r.SourceUpdatedAt, now, now, nil, "w", string(r.Raw), string(r.OCSF)}, r.Flat...)
+					if _, err := stmt.Exec(args...); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := stmt.Exec(); err != nil {
+					b.Fatal(err)
+				}
+				_ = stmt.Close()
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*npages*1000)/b.Elapsed().Seconds(), "rec/s")
+	}
+	// The ceiling of make bench: the same columns (and compression), no WAL, no indexes.
+	b.Run("copy-unlogged", func(b *testing.B) {
+		copyInto(b, "agents_ceiling", `CREATE UNLOGGED TABLE IF NOT EXISTS agents_ceiling (LIKE agents INCLUDING DEFAULTS INCLUDING COMPRESSION)`)
+	})
+	// What WAL costs: a logged table without indexes.
+	b.Run("copy-logged", func(b *testing.B) {
+		copyInto(b, "agents_logged", `CREATE TABLE IF NOT EXISTS agents_logged (LIKE agents INCLUDING DEFAULTS INCLUDING COMPRESSION)`)
+	})
+	// What the indexes add: the agents table's exact definition.
+	b.Run("copy-indexed", func(b *testing.B) {
+		copyInto(b, "agents_indexed", `CREATE TABLE IF NOT EXISTS agents_indexed (LIKE agents INCLUDING ALL)`)
+	})
+}
