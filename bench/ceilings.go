@@ -33,35 +33,43 @@ func fetchOnly(ctx context.Context, consoleURL string, caPEM []byte, token, path
 }
 
 // copyOnly loads the connection's stored rows of table (every column, as text) in chunks and
-// COPYs them into an UNLOGGED staging table with the same columns, timing only the COPY and
-// the commit. It returns rows and the COPY time.
-func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64, d time.Duration, err error) {
+// COPYs each chunk into two staging tables with the same columns and compression, timing only
+// the COPY and the commit of each: an UNLOGGED table without indexes (the write-only ceiling),
+// and a durable one — logged, with the table's primary key and indexes — which measures what
+// PostgreSQL itself charges for WAL and index maintenance on the same rows. It returns rows
+// and the two COPY times.
+func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64, d, durable time.Duration, err error) {
 	var cols []string
 	r, err := db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
 		WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, table)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	for r.Next() {
 		var c string
 		if err := r.Scan(&c); err != nil {
 			r.Close()
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		cols = append(cols, c)
 	}
 	r.Close()
 	if len(cols) == 0 {
-		return 0, 0, fmt.Errorf("table %s has no columns", table)
+		return 0, 0, 0, fmt.Errorf("table %s has no columns", table)
 	}
-	staging := "bench_copy_" + table
-	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS `+staging); err != nil {
-		return 0, 0, err
+	staging := []struct{ name, ddl string }{
+		{"bench_copy_" + table, `CREATE UNLOGGED TABLE bench_copy_` + table + ` (LIKE ` + table + ` INCLUDING DEFAULTS INCLUDING COMPRESSION)`},
+		{"bench_durable_" + table, `CREATE TABLE bench_durable_` + table + ` (LIKE ` + table + ` INCLUDING ALL)`},
 	}
-	if _, err := db.ExecContext(ctx, `CREATE UNLOGGED TABLE `+staging+` (LIKE `+table+` INCLUDING DEFAULTS)`); err != nil {
-		return 0, 0, err
+	for _, st := range staging {
+		if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS `+st.name); err != nil {
+			return 0, 0, 0, err
+		}
+		if _, err := db.ExecContext(ctx, st.ddl); err != nil {
+			return 0, 0, 0, err
+		}
+		defer db.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+st.name) //nolint:errcheck
 	}
-	defer db.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+staging) //nolint:errcheck
 	sel := make([]string, len(cols))
 	for i, c := range cols {
 		sel[i] = pq.QuoteIdentifier(c) + "::text"
@@ -73,48 +81,61 @@ func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64
 		}
 	}
 	q := `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + table + ` WHERE connection_id = $1 AND record_key > $2 ORDER BY record_key LIMIT 20000`
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer tx.Rollback() //nolint:errcheck
 	last := ""
 	for {
 		chunk, err := loadChunk(ctx, db, q, connID, last, len(cols))
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if len(chunk) == 0 {
 			break
 		}
 		last = chunk[len(chunk)-1][keyIdx].(string)
-		t0 := time.Now()
-		stmt, err := tx.PrepareContext(ctx, pq.CopyIn(staging, cols...))
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, row := range chunk {
-			if _, err := stmt.ExecContext(ctx, row...); err != nil {
-				stmt.Close()
-				return 0, 0, fmt.Errorf("COPY into %s: %w", staging, err)
+		for i, st := range staging {
+			took, err := copyChunk(ctx, db, st.name, cols, chunk)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			if i == 0 {
+				d += took
+			} else {
+				durable += took
 			}
 		}
-		if _, err := stmt.ExecContext(ctx); err != nil {
-			stmt.Close()
-			return 0, 0, fmt.Errorf("COPY into %s: %w", staging, err)
-		}
-		if err := stmt.Close(); err != nil {
-			return 0, 0, err
-		}
-		d += time.Since(t0)
 		rows += int64(len(chunk))
 	}
-	t0 := time.Now()
-	if err := tx.Commit(); err != nil {
-		return 0, 0, err
+	return rows, d, durable, nil
+}
+
+// copyChunk COPYs rows into table in one transaction and returns the COPY + commit time.
+func copyChunk(ctx context.Context, db *sql.DB, table string, cols []string, chunk [][]any) (time.Duration, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
 	}
-	d += time.Since(t0)
-	return rows, d, nil
+	defer tx.Rollback() //nolint:errcheck
+	t0 := time.Now()
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(table, cols...))
+	if err != nil {
+		return 0, err
+	}
+	for _, row := range chunk {
+		if _, err := stmt.ExecContext(ctx, row...); err != nil {
+			stmt.Close()
+			return 0, fmt.Errorf("COPY into %s: %w", table, err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		stmt.Close()
+		return 0, fmt.Errorf("COPY into %s: %w", table, err)
+	}
+	if err := stmt.Close(); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
 }
 
 func loadChunk(ctx context.Context, db *sql.DB, q, connID, after string, ncol int) ([][]any, error) {
