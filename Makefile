@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeConsoleURL$$' -fuzztime $(FUZZTIME) ./sentinelone
 	$(GO) test -run '^$$' -fuzz '^FuzzAgent$$' -fuzztime $(FUZZTIME) ./ocsf
 	$(GO) test -run '^$$' -fuzz '^FuzzThreat$$' -fuzztime $(FUZZTIME) ./ocsf
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./internal/fastjson
 
 ## test-faults: the fault-injection scenarios at larger sizes (docs/reliability.md).
 test-faults: tools postgres

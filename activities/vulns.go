@@ -12,6 +12,8 @@ import (
 	"github.com/sentinelone-connector/s1conn/ocsf"
 	"github.com/sentinelone-connector/s1conn/sentinelone"
 	"github.com/sentinelone-connector/s1conn/store"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 func init() {
@@ -52,7 +54,7 @@ func vulnPage(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store
 	var hostIDs, cveIDs, ids []string
 	seenCVE := map[string]bool{}
 	for i, raw := range data {
-		if err := json.Unmarshal(raw, &keys[i]); err != nil {
+		if err := fastjson.Unmarshal(raw, &keys[i]); err != nil {
 			return nil, fmt.Errorf("%w: risk %d: %v", errMalformed, i, err)
 		}
 		hostIDs = append(hostIDs, string(keys[i].EndpointID))
@@ -66,7 +68,7 @@ func vulnPage(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store
 	if err != nil {
 		return nil, err
 	}
-	cves, err := pc.a.cveDetails(ctx, pc.client, cveIDs)
+	cves, err := pc.cveDetails(ctx, cveIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +97,41 @@ func vulnRouteStatus(s string) string {
 		return "resolved"
 	}
 	return "new"
+}
+
+// walkCVECache bounds the CVE details a walk keeps parsed in memory (a few KB each).
+const walkCVECache = 4096
+
+// cveDetails returns the details of a page's CVEs, parsed once per walk: the store's cache and
+// the console are asked only for the IDs this walk has not seen yet.
+func (pc *pageCtx) cveDetails(ctx context.Context, ids []string) (map[string]*ocsf.CVEDetail, error) {
+	out := make(map[string]*ocsf.CVEDetail, len(ids))
+	var missing []string
+	for _, id := range ids {
+		if d, ok := pc.cves[id]; ok {
+			out[id] = d
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := pc.a.cveDetails(ctx, pc.client, missing)
+	if err != nil {
+		return nil, err
+	}
+	if pc.cves == nil {
+		pc.cves = map[string]*ocsf.CVEDetail{}
+	}
+	for _, id := range missing {
+		d := got[id] // nil: unreadable detail, remembered too
+		out[id] = d
+		if len(pc.cves) < walkCVECache {
+			pc.cves[id] = d
+		}
+	}
+	return out, nil
 }
 
 // cveBatch is how many CVE IDs one /risks/cves request asks for.

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // StreamAgents is the stream / log name of agent records.
@@ -384,7 +386,7 @@ type s1AgentExtras struct {
 // networkInterfaces, empty strings) are accepted.
 func Agent(raw json.RawMessage, m Meta) (*AgentRecord, error) {
 	var a s1Agent
-	if err := json.Unmarshal(raw, &a); err != nil {
+	if err := fastjson.Unmarshal(raw, &a); err != nil {
 		return nil, decodeError("agent", err)
 	}
 	id := a.ID.String()
@@ -399,7 +401,7 @@ func Agent(raw json.RawMessage, m Meta) (*AgentRecord, error) {
 
 	hash := HashRaw(raw)
 	ev := buildAgentEvent(&a, id, tags, hash, m)
-	b, err := json.Marshal(ev)
+	b, err := fastjson.Marshal(ev)
 	if err != nil { // unreachable with these types; kept for safety
 		return nil, fmt.Errorf("ocsf: agent %s: encode event: %w", id, err)
 	}
@@ -503,7 +505,7 @@ func parseTags(raw json.RawMessage) ([]s1Tag, error) {
 	switch raw[0] {
 	case '{': // {"sentinelone": [...], ...}: scopes in name order for determinism
 		var byScope map[string][]s1Tag
-		if err := json.Unmarshal(raw, &byScope); err != nil {
+		if err := fastjson.Unmarshal(raw, &byScope); err != nil {
 			return nil, errors.New(`want {"<scope>": [{"key","value"}...]} or a list of tags`)
 		}
 		scopes := make([]string, 0, len(byScope))
@@ -515,7 +517,7 @@ func parseTags(raw json.RawMessage) ([]s1Tag, error) {
 			out = append(out, byScope[k]...)
 		}
 	case '[':
-		if err := json.Unmarshal(raw, &out); err != nil {
+		if err := fastjson.Unmarshal(raw, &out); err != nil {
 			return nil, errors.New(`want a list of {"key","value"} tags`)
 		}
 	default:
@@ -937,7 +939,7 @@ func firstCloud(raw json.RawMessage) *namedCloud {
 		return nil
 	}
 	var m map[string]s1Cloud
-	if err := json.Unmarshal(r, &m); err != nil || len(m) == 0 {
+	if err := fastjson.Unmarshal(r, &m); err != nil || len(m) == 0 {
 		return nil
 	}
 	names := make([]string, 0, len(m))

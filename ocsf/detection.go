@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // Shared OCSF 2004 Detection Finding types and the mapping tables used by both Threat
@@ -673,7 +675,7 @@ func compactObject(raw json.RawMessage) json.RawMessage {
 		return r
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(r, &m); err != nil {
+	if err := fastjson.Unmarshal(r, &m); err != nil {
 		return nil
 	}
 	for k, v := range m {
@@ -685,7 +687,7 @@ func compactObject(raw json.RawMessage) json.RawMessage {
 	if len(m) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(m)
+	b, err := fastjson.Marshal(m)
 	if err != nil {
 		return nil
 	}
@@ -787,4 +789,4 @@ func (f *endpointFacts) siteOnly() bool {
 }
 
 // marshalFinding encodes the event; errors are impossible with these types.
-func marshalFinding(ev *detectionFinding) ([]byte, error) { return json.Marshal(ev) }
+func marshalFinding(ev *detectionFinding) ([]byte, error) { return fastjson.Marshal(ev) }

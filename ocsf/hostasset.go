@@ -1,10 +1,11 @@
 package ocsf
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // HostAsset is the flat row of one agent: Qualys ETM's "SentinelOne Host Asset
@@ -124,7 +125,7 @@ func fillHostAsset(h *HostAsset, a *s1Agent, id string, tags []s1Tag) {
 		for i, t := range tags {
 			ft[i] = flatTag{Key: t.Key.String(), Value: t.Value.String()}
 		}
-		if b, err := json.Marshal(ft); err == nil {
+		if b, err := fastjson.Marshal(ft); err == nil {
 			tagText = string(b)
 		}
 	}

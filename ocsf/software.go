@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // StreamApplications is the stream / log name of installed-software records.
@@ -145,12 +147,12 @@ type softwareExtras struct {
 func Software(app json.RawMessage, endpoint json.RawMessage, m Meta) (*SoftwareRecord, error) {
 	var a s1InventoryApp
 	if len(app) > 0 {
-		if err := json.Unmarshal(app, &a); err != nil {
+		if err := fastjson.Unmarshal(app, &a); err != nil {
 			return nil, decodeError("application", err)
 		}
 	}
 	var e s1AppEndpoint
-	if err := json.Unmarshal(endpoint, &e); err != nil {
+	if err := fastjson.Unmarshal(endpoint, &e); err != nil {
 		return nil, decodeError("application endpoint", err)
 	}
 	epID := e.EndpointID.String()
@@ -188,7 +190,7 @@ func Software(app json.RawMessage, endpoint json.RawMessage, m Meta) (*SoftwareR
 		GroupName:    e.GroupName.String(),
 	}
 	ev := buildSoftwareEvent(&e, &rec.Flat, key, hash, m)
-	b, err := json.Marshal(ev)
+	b, err := fastjson.Marshal(ev)
 	if err != nil { // unreachable with these types
 		return nil, fmt.Errorf("ocsf: application %s: encode event: %w", key, err)
 	}

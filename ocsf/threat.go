@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // StreamThreats is the stream / log name of threat records.
@@ -98,7 +100,7 @@ func (e *s1Engine) UnmarshalJSON(b []byte) error {
 			Key   FlexString `json:"key"`
 			Title FlexString `json:"title"`
 		}
-		if err := json.Unmarshal(b, &o); err != nil {
+		if err := fastjson.Unmarshal(b, &o); err != nil {
 			return err
 		}
 		*e = s1Engine{Key: o.Key.String(), Title: o.Title.String()}
@@ -405,7 +407,7 @@ func ThreatStatus(r *ThreatRow) string {
 // raw is hashed exactly as received. Malformed input yields an error naming the field.
 func Threat(raw json.RawMessage, m Meta) (*ThreatRecord, error) {
 	var t s1Threat
-	if err := json.Unmarshal(raw, &t); err != nil {
+	if err := fastjson.Unmarshal(raw, &t); err != nil {
 		return nil, decodeError("threat", err)
 	}
 	id := firstNonEmpty(t.ID.String(), t.ThreatInfo.ThreatID.String())

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // StreamXDRAssets is the stream / log name of XDR asset (Unified Asset Inventory) records.
@@ -387,7 +389,7 @@ type s1XDRAgentOut struct {
 // hashed exactly as received.
 func XDRAsset(raw json.RawMessage, m Meta, agent *HostAsset) (*XDRAssetRecord, error) {
 	var a s1XDRAsset
-	if err := json.Unmarshal(raw, &a); err != nil {
+	if err := fastjson.Unmarshal(raw, &a); err != nil {
 		return nil, decodeError("xdr asset", err)
 	}
 	id := a.ID.String()
@@ -408,7 +410,7 @@ func XDRAsset(raw json.RawMessage, m Meta, agent *HostAsset) (*XDRAssetRecord, e
 	rec := &XDRAssetRecord{Key: id, UpdatedAt: firstTime(a.S1UpdatedAt, a.LastUpdateDt).Time, Hash: hash}
 	fillXDRRow(&rec.Flat, &a, id, tags, agent)
 	ev := buildXDREvent(&a, &rec.Flat, tags, hash, m, agent)
-	b, err := json.Marshal(ev)
+	b, err := fastjson.Marshal(ev)
 	if err != nil { // unreachable with these types
 		return nil, fmt.Errorf("ocsf: xdr asset %s: encode event: %w", id, err)
 	}
@@ -457,7 +459,7 @@ func fillXDRRow(r *XDRAssetRow, a *s1XDRAsset, id string, tags []s1Tag, h *HostA
 		for i, t := range tags {
 			ft[i] = flatTag{Key: t.Key.String(), Value: t.Value.String()}
 		}
-		if b, err := json.Marshal(ft); err == nil {
+		if b, err := fastjson.Marshal(ft); err == nil {
 			tagText = string(b)
 		}
 	}

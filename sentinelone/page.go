@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // Page is one page of a list endpoint.
@@ -44,7 +46,7 @@ func decodeEnvelope(body []byte) (env envelope, next string, total int64, apiErr
 	if trimmed[0] != '{' {
 		return env, "", 0, nil, errNotJSONObject
 	}
-	if err := json.Unmarshal(trimmed, &env); err != nil {
+	if err := fastjson.Unmarshal(trimmed, &env); err != nil {
 		return env, "", 0, nil, err
 	}
 	apiErrs = decodeErrors(env.Errors)
@@ -104,7 +106,7 @@ func decodePage(body []byte) (*Page, []errorEntry, error) {
 	if d[0] != '[' {
 		return nil, apiErrs, errors.New(`"data" is not an array (this endpoint returns an object: use ListObject)`)
 	}
-	if err := json.Unmarshal(d, &p.Data); err != nil {
+	if err := fastjson.Unmarshal(d, &p.Data); err != nil {
 		return nil, apiErrs, fmt.Errorf("data: %w", err)
 	}
 	if p.Data == nil {
