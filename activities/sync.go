@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +35,7 @@ type streamSpec struct {
 	WindowSort string
 	Transform  func(raw json.RawMessage, m ocsf.Meta) (store.Record, error)
 	// PageTransform, when set, transforms a whole page (for joins and batched lookups).
+	// Records it cannot read go to pc.reject (the quarantine), not into an error.
 	PageTransform func(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store.Record, error)
 	// SingleScope: the endpoint takes one accountId/siteId per request; several are walked in turn.
 	SingleScope bool
@@ -128,8 +131,9 @@ type walkProgress struct {
 type pageMsg struct {
 	page *sentinelone.Page
 	next string
-	recs []store.Record // the transformed page
-	err  error          // why it could not be transformed
+	recs []store.Record      // the transformed page
+	bad  []store.Quarantined // its records the transform could not read
+	err  error               // why it could not be transformed
 }
 
 // pageCtx is what page-level transforms may use (joins, lookups, caches).
@@ -140,24 +144,59 @@ type pageCtx struct {
 	meta      ocsf.Meta
 	walkStart time.Time
 	cves      map[string]*ocsf.CVEDetail // CVE details parsed during this walk (vulnerabilities)
+	stream    string
+	bad       []store.Quarantined // the page's unreadable records (reset per page)
 }
 
-var errMalformed = errors.New("malformed record")
-
-// transformPage turns a page of console records into store records.
-func transformPage(ctx context.Context, spec streamSpec, pc *pageCtx, data []json.RawMessage) ([]store.Record, error) {
+// transformPage turns a page of console records into store records. A record the transform
+// cannot read is returned as quarantined — kept exactly as received, with the reason — so one
+// bad record neither stops the walk nor disappears.
+func transformPage(ctx context.Context, spec streamSpec, pc *pageCtx, data []json.RawMessage) ([]store.Record, []store.Quarantined, error) {
+	pc.bad = nil
 	if spec.PageTransform != nil {
-		return spec.PageTransform(ctx, pc, data)
+		recs, err := spec.PageTransform(ctx, pc, data)
+		return recs, pc.bad, err
 	}
 	recs := make([]store.Record, 0, len(data))
-	for i, raw := range data {
+	for _, raw := range data {
 		r, err := spec.Transform(raw, pc.meta)
 		if err != nil {
-			return nil, fmt.Errorf("%w: record %d: %v", errMalformed, i, err)
+			pc.reject(raw, err)
+			continue
 		}
 		recs = append(recs, r)
 	}
-	return recs, nil
+	return recs, pc.bad, nil
+}
+
+// reject quarantines a record of the page being transformed.
+func (pc *pageCtx) reject(raw json.RawMessage, err error) {
+	pc.bad = append(pc.bad, store.Quarantined{Stream: pc.stream, Key: quarantineKey(raw), Raw: raw, Error: err.Error()})
+}
+
+// quarantineKey is the record's key as far as it can be read (top-level id, alertInfo.alertId),
+// else a hash of its bytes: a later good version of the record clears it by that key.
+func quarantineKey(raw json.RawMessage) string {
+	var k struct {
+		ID        json.RawMessage `json:"id"`
+		AlertInfo struct {
+			AlertID json.RawMessage `json:"alertId"`
+		} `json:"alertInfo"`
+	}
+	if json.Unmarshal(raw, &k) == nil {
+		for _, v := range []json.RawMessage{k.ID, k.AlertInfo.AlertID} {
+			var s string
+			if json.Unmarshal(v, &s) == nil && s != "" {
+				return s
+			}
+			var n json.Number
+			if json.Unmarshal(v, &n) == nil && n != "" {
+				return n.String()
+			}
+		}
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // scopeParams splits a walk over endpoints that accept a single account or site ID into one
@@ -439,11 +478,11 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			case <-ctx.Done():
 			}
 		})
-		pc := &pageCtx{a: a, conn: conn, client: client, walkStart: walkStart}
+		pc := &pageCtx{a: a, conn: conn, client: client, walkStart: walkStart, stream: in.Stream}
 		for msg = range fetched {
 			meta.Now = time.Now().UTC()
 			pc.meta = meta
-			msg.recs, msg.err = transformPage(ctx, spec, pc, msg.page.Data)
+			msg.recs, msg.bad, msg.err = transformPage(ctx, spec, pc, msg.page.Data)
 			select {
 			case ready <- msg:
 			case <-ctx.Done():
@@ -460,20 +499,14 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		res.Requests++
 		p := msg.page
 		if err := msg.err; err != nil {
-			var app *temporal.ApplicationError
-			if errors.As(err, &app) {
-				return err
-			}
-			if !errors.Is(err, errMalformed) {
-				return err // lookups (CVE details, hosts) failed: retryable
-			}
-			// A record we cannot read must not be silently dropped: fail loudly, keep the checkpoint.
-			return temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("%s page %d: %v; the walk stopped before this page so nothing is lost — report this record's shape", in.Stream, res.Pages+1, err),
-				"MalformedRecord", err)
+			return err // lookups (CVE details, hosts) failed: retryable; a stage panic is not
+		}
+		for _, q := range msg.bad {
+			a.Log.Warn().Str("connection", in.ConnectionID).Str("stream", in.Stream).Str("key", q.Key).Str("reason", q.Error).Int64("page", res.Pages+1).
+				Msg("record quarantined: the console sent a record this version cannot read; it is kept as received (starter export --quarantine) and the walk goes on")
 		}
 		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
-			NextCursor: msg.next, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: msg.recs, Router: route})
+			NextCursor: msg.next, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: msg.recs, Quarantined: msg.bad, Router: route})
 		if err != nil {
 			if errors.Is(err, store.ErrWalkSuperseded) {
 				return temporal.NewNonRetryableApplicationError(err.Error(), "Superseded", err)
@@ -487,6 +520,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		res.Updated += pc.Updated
 		res.Unchanged += pc.Unchanged
 		res.Removed += pc.Removed
+		res.Quarantined += pc.Quarantined
 		res.TotalItems = p.TotalItems
 		res.Watermark = pc.Watermark
 		if a.OnPage != nil {

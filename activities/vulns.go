@@ -53,9 +53,12 @@ func vulnPage(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store
 	keys := make([]riskKeys, len(data))
 	var hostIDs, cveIDs, ids []string
 	seenCVE := map[string]bool{}
+	unreadable := make([]bool, len(data))
 	for i, raw := range data {
 		if err := fastjson.Unmarshal(raw, &keys[i]); err != nil {
-			return nil, fmt.Errorf("%w: risk %d: %v", errMalformed, i, err)
+			unreadable[i] = true
+			pc.reject(raw, fmt.Errorf("ocsf: vulnerability: %w", err))
+			continue
 		}
 		hostIDs = append(hostIDs, string(keys[i].EndpointID))
 		ids = append(ids, string(keys[i].ID))
@@ -80,9 +83,13 @@ func vulnPage(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store
 	sev := severityMap(pc.conn.Settings)
 	recs := make([]store.Record, 0, len(data))
 	for i, raw := range data {
+		if unreadable[i] {
+			continue
+		}
 		r, err := ocsf.Vulnerability(raw, pc.meta, hosts[string(keys[i].EndpointID)], cves[string(keys[i].CVEID)], sev, prev[string(keys[i].ID)])
 		if err != nil {
-			return nil, fmt.Errorf("%w: risk %d: %v", errMalformed, i, err)
+			pc.reject(raw, err)
+			continue
 		}
 		recs = append(recs, store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: pc.walkStart, Raw: raw, OCSF: r.Event,
 			Flat: r.Flat.Values(), Status: vulnRouteStatus(r.Flat.Status),
@@ -256,7 +263,8 @@ func xdrPage(ctx context.Context, pc *pageCtx, data []json.RawMessage) ([]store.
 	for i, raw := range data {
 		r, err := ocsf.XDRAsset(raw, pc.meta, hosts[agentIDs[i]])
 		if err != nil {
-			return nil, fmt.Errorf("%w: asset %d: %v", errMalformed, i, err)
+			pc.reject(raw, err)
+			continue
 		}
 		recs = append(recs, store.Record{Key: r.Key, Hash: r.Hash, SourceUpdatedAt: r.UpdatedAt, Raw: raw, OCSF: r.Event, Flat: r.Flat.Values()})
 	}

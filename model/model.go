@@ -313,22 +313,25 @@ type SyncStreamInput struct {
 
 // StreamResult is what SyncStream returns: counts and cursors only, never records.
 type StreamResult struct {
-	Stream     string
-	Mode       string
-	Pages      int64
-	Fetched    int64
-	Inserted   int64
-	Updated    int64
-	Unchanged  int64
-	Removed    int64
-	Requests   int64
-	Resumed    bool      `json:",omitempty"`
-	Windows    int       `json:",omitempty"` // backfill windows walked
-	Refreshed  int64     `json:",omitempty"` // records re-read by ID (alerts' status refresh)
-	Watermark  time.Time `json:",omitempty"`
-	TotalItems int64     `json:",omitempty"`
-	Duration   time.Duration
-	Error      *ErrorInfo `json:",omitempty"`
+	Stream    string
+	Mode      string
+	Pages     int64
+	Fetched   int64
+	Inserted  int64
+	Updated   int64
+	Unchanged int64
+	Removed   int64
+	Requests  int64
+	Resumed   bool  `json:",omitempty"`
+	Windows   int   `json:",omitempty"` // backfill windows walked
+	Refreshed int64 `json:",omitempty"` // records re-read by ID (alerts' status refresh)
+	// Quarantined counts records the transform could not read: kept as received in the
+	// quarantine (starter status / export --quarantine) instead of stopping the walk.
+	Quarantined int64     `json:",omitempty"`
+	Watermark   time.Time `json:",omitempty"`
+	TotalItems  int64     `json:",omitempty"`
+	Duration    time.Duration
+	Error       *ErrorInfo `json:",omitempty"`
 }
 
 // CheckConnectionInput runs the connection test for a stored connection; UsePendingToken tests

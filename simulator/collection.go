@@ -49,6 +49,10 @@ func (s *Simulator) serveList(r *http.Request, ep *listEndpoint) response {
 		if q.skip < len(page) {
 			items = page[q.skip:]
 		}
+		s.faultMu.Lock()
+		f := s.faults
+		s.faultMu.Unlock()
+		items = f.mangle(items)
 		if more && len(items) > 0 {
 			next = s.encodeCursor(cursorData{
 				Path: ep.spec.path, Sort: q.sortBy, Desc: q.desc,

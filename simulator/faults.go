@@ -1,6 +1,9 @@
 package simulator
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Faults are injected into requests. The zero value injects nothing.
 // Random decisions come from a PRNG seeded by Options.Seed.
@@ -19,6 +22,47 @@ type Faults struct {
 	// TruncateRatio of 200 responses carry truncated JSON (with a matching
 	// Content-Length, so only the JSON is broken).
 	TruncateRatio float64
+	// WrongTypeIDs are records (by top-level "id") served in list responses with the top-level
+	// field WrongTypeField (default "updatedAt") set to the JSON WrongTypeValue (default
+	// "yesterday"): valid JSON of the wrong type, every time they are served.
+	WrongTypeIDs   map[string]bool
+	WrongTypeField string
+	WrongTypeValue string
+}
+
+// mangle applies WrongTypeIDs to a page's items (a copy where one changes).
+func (f Faults) mangle(items [][]byte) [][]byte {
+	if len(f.WrongTypeIDs) == 0 {
+		return items
+	}
+	field, value := f.WrongTypeField, f.WrongTypeValue
+	if field == "" {
+		field = "updatedAt"
+	}
+	if value == "" {
+		value = `"yesterday"`
+	}
+	out := items
+	for i, it := range items {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(it, &m) != nil {
+			continue
+		}
+		var id string
+		if json.Unmarshal(m["id"], &id) != nil || !f.WrongTypeIDs[id] {
+			continue
+		}
+		m[field] = json.RawMessage(value)
+		b, err := json.Marshal(m)
+		if err != nil {
+			continue
+		}
+		if &out[0] == &items[0] {
+			out = append([][]byte(nil), items...)
+		}
+		out[i] = b
+	}
+	return out
 }
 
 // SetFaults replaces the fault configuration.

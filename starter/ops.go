@@ -337,6 +337,10 @@ func (e *env) status(args []string) error {
 	if err != nil {
 		return err
 	}
+	held, err := db.QuarantineCounts(e.ctx, id)
+	if err != nil {
+		return err
+	}
 	var wf *model.Status
 	var wfErr string
 	if conn.DeletedAt.IsZero() {
@@ -353,13 +357,15 @@ func (e *env) status(args []string) error {
 		state = wf.State
 	}
 	type streamOut struct {
-		Stream     string     `json:"stream"`
-		Total      int64      `json:"total"`
-		Active     int64      `json:"active"`
-		Removed    int64      `json:"removed"`
-		Watermark  *time.Time `json:"watermark,omitempty"`
-		LastFullAt *time.Time `json:"lastFullAt,omitempty"`
-		Walk       any        `json:"walk,omitempty"`
+		Stream  string `json:"stream"`
+		Total   int64  `json:"total"`
+		Active  int64  `json:"active"`
+		Removed int64  `json:"removed"`
+		// Quarantined: received but unreadable by this version, kept as received.
+		Quarantined int64      `json:"quarantined,omitempty"`
+		Watermark   *time.Time `json:"watermark,omitempty"`
+		LastFullAt  *time.Time `json:"lastFullAt,omitempty"`
+		Walk        any        `json:"walk,omitempty"`
 	}
 	out := struct {
 		ID               string             `json:"id"`
@@ -387,7 +393,7 @@ func (e *env) status(args []string) error {
 		if !slices.Contains(conn.Settings.Streams, c.Stream) && c.Total == 0 {
 			continue
 		}
-		so := streamOut{Stream: c.Stream, Total: c.Total, Active: c.Active, Removed: c.Removed}
+		so := streamOut{Stream: c.Stream, Total: c.Total, Active: c.Active, Removed: c.Removed, Quarantined: held[c.Stream]}
 		for _, s := range states {
 			if s.Stream != c.Stream {
 				continue
@@ -465,6 +471,12 @@ func (e *env) status(args []string) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, s := range out.Streams {
+		if s.Quarantined > 0 {
+			fmt.Fprintf(w, "quarantined %s: %d records the console sent that this version cannot read, kept as received — see `starter export %s --stream %s --quarantine`; a later sync that reads them clears them\n",
+				s.Stream, s.Quarantined, id, s.Stream)
+		}
 	}
 	if len(out.Routes) > 0 {
 		rw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
@@ -568,6 +580,7 @@ func (e *env) export(args []string) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	stream := fs.String("stream", "", "stream to export")
 	format := fs.String("format", "ocsf", "ocsf, raw or flat")
+	quarantined := fs.Bool("quarantine", false, "export the stream's quarantined records (received but unreadable by this version) instead: with --format raw exactly as received, otherwise one JSON object each with key, error, first/last seen and raw")
 	pos, err := e.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -595,6 +608,9 @@ func (e *env) export(args []string) error {
 		return usageErr("%v", err)
 	}
 	bw := bufio.NewWriterSize(e.stdout, 1<<16)
+	if *quarantined {
+		return exportQuarantine(e, db, bw, id, *stream, *format == "raw")
+	}
 	err = db.EachRecord(e.ctx, id, *stream, func(r *store.StoredRecord) error {
 		var line []byte
 		switch *format {
@@ -635,4 +651,32 @@ func compact(b []byte) []byte {
 		return b
 	}
 	return buf.Bytes()
+}
+
+// exportQuarantine writes a stream's quarantined records as NDJSON.
+func exportQuarantine(e *env, db *store.Store, bw *bufio.Writer, id, stream string, raw bool) error {
+	recs, err := db.QuarantinedRecords(e.ctx, id, stream)
+	if err != nil {
+		return err
+	}
+	for _, q := range recs {
+		line := q.Raw
+		if !raw {
+			var rawField any = string(q.Raw) // not JSON at all: kept as a string
+			if json.Valid(q.Raw) {
+				rawField = json.RawMessage(compact(q.Raw))
+			}
+			if line, err = json.Marshal(map[string]any{"stream": q.Stream, "key": q.Key, "error": q.Error,
+				"firstSeenAt": q.FirstSeen, "lastSeenAt": q.LastSeen, "raw": rawField}); err != nil {
+				return err
+			}
+		}
+		if _, err := bw.Write(line); err != nil {
+			return err
+		}
+		if err := bw.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }

@@ -222,7 +222,7 @@ func (s *Store) DeleteConnectionRow(ctx context.Context, id string) error {
 // PurgeConnection deletes a connection's records, checkpoints and runs (and the connection row).
 func (s *Store) PurgeConnection(ctx context.Context, id string) error {
 	return s.inTx(ctx, func(tx *sqlxTx) error {
-		for _, t := range append(RecordTables(), "stream_state", "sync_runs", "outbox", "connections") {
+		for _, t := range append(RecordTables(), "stream_state", "sync_runs", "outbox", "quarantine", "connections") {
 			col := "connection_id"
 			if t == "connections" {
 				col = "id"

@@ -30,6 +30,9 @@ func (s *Store) storeRecords(ctx context.Context, tx *sqlxTx, t Table, connID, w
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT copy_page`); err != nil {
 		return fmt.Errorf("storing %s records: %w", t.Stream, err)
 	}
+	if s.beforeCopy != nil {
+		s.beforeCopy()
+	}
 	if err := s.copyRecords(ctx, tx, t, connID, walkID, now, ins); err != nil {
 		var pqe *pq.Error
 		if !errors.As(err, &pqe) || pqe.Code != "23505" {

@@ -202,6 +202,8 @@ type Page struct {
 	TotalItems int64
 	Fetched    int64 // records the console returned on this page (before de-duplication)
 	Records    []Record
+	// Quarantined are the page's records the transform could not read, stored as received.
+	Quarantined []Quarantined
 	// Router names the routes a stored change fires (nil: no routing); the outbox rows are
 	// written in the page's transaction.
 	Router func(r *Record, trigger string) []string
@@ -211,6 +213,7 @@ type Page struct {
 type PageCounts struct {
 	Inserted, Updated, Unchanged, Removed int64
 	Routed                                int64     // outbox rows queued
+	Quarantined                           int64     // unreadable records kept in the quarantine
 	Watermark                             time.Time // the committed watermark after this page
 }
 
@@ -301,8 +304,23 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, err
 		if err := s.storeRecords(ctx, tx, p.Table, p.ConnectionID, p.WalkID, now, ins, upd); err != nil {
 			return err
 		}
+		// A quarantined record the table already holds is still on the console: mark it seen so
+		// a full walk does not flag it removed (its stored version stays until a readable one).
+		for _, q := range p.Quarantined {
+			same = append(same, q.Key)
+		}
 		if err := s.touch(ctx, tx, p.Table, p.ConnectionID, p.WalkID, now, same); err != nil {
 			return err
+		}
+		held, err := s.hasQuarantine(ctx, tx, p.Table.Stream, p.ConnectionID)
+		if err != nil {
+			return err
+		}
+		if len(p.Quarantined) > 0 || held {
+			if err := s.quarantine(ctx, tx, p.Table.Stream, p.ConnectionID, now, p.Quarantined, recs); err != nil {
+				return err
+			}
+			pc.Quarantined = int64(len(p.Quarantined))
 		}
 		final := p.NextCursor == ""
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE stream_state SET walk_cursor = ?, walk_max_updated = ?,

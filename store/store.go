@@ -31,7 +31,9 @@ var migrations embed.FS
 type Store struct {
 	db   *sqlx.DB
 	isPG bool
-	now  func() time.Time
+	// beforeCopy (tests only) runs between existing() and the COPY of a page's new rows.
+	beforeCopy func()
+	now        func() time.Time
 }
 
 // Open connects to DATABASE_URL (postgres://… or sqlite://PATH) and applies pending migrations.

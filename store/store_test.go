@@ -260,7 +260,7 @@ func TestMigrationsApplyAndAreIdempotent(t *testing.T) {
 		s2 := openAt(t, url)
 		var versions []int64
 		require.NoError(t, s2.DB().SelectContext(t.Context(), &versions, `SELECT version_id FROM goose_db_version WHERE version_id > 0 ORDER BY id`))
-		assert.Equal(t, []int64{1, 2, 3, 4, 5}, versions, "each migration applied exactly once")
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, versions, "each migration applied exactly once")
 		c, err := s2.GetConnection(t.Context(), "keep")
 		require.NoError(t, err)
 		assert.Equal(t, "conn keep", c.Name)
@@ -298,7 +298,7 @@ func TestConcurrentOpenPostgres(t *testing.T) {
 		}
 		var versions []int64
 		require.NoError(t, stores[0].DB().SelectContext(t.Context(), &versions, `SELECT version_id FROM goose_db_version WHERE version_id > 0`))
-		assert.Equal(t, []int64{1, 2, 3, 4, 5}, versions)
+		assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7}, versions)
 		// No store may keep the migration lock once Open returned (it would block every later Open).
 		var held int
 		require.NoError(t, stores[0].DB().GetContext(t.Context(), &held, heldLockQuery))

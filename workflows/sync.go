@@ -305,6 +305,7 @@ func addResults(a, b model.StreamResult) model.StreamResult {
 	out.Inserted += a.Inserted
 	out.Updated += a.Updated
 	out.Unchanged += a.Unchanged
+	out.Quarantined += a.Quarantined
 	out.Removed += a.Removed
 	out.Requests += a.Requests
 	out.Refreshed += a.Refreshed

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sentinelone-connector/s1conn/model"
+)
+
+// TestQuarantine: unreadable records are kept as received, counted, not flagged removed by a
+// full walk when an older version is stored, and cleared when a readable version is stored.
+func TestQuarantine(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		s, clk := openClocked(t, url)
+		ctx := t.Context()
+		mustCreateConn(t, s, "c")
+		r0, r1, r2 := mkRecord(0, 1), mkRecord(1, 1), mkRecord(2, 1)
+		walk := func(id string, recs []Record, bad ...Quarantined) PageCounts {
+			t.Helper()
+			_, _, err := s.BeginWalk(ctx, "c", model.StreamAgents, id, model.ModeFull, "")
+			require.NoError(t, err)
+			p := pg(t, "c", id, true, "", recs...)
+			p.Quarantined = bad
+			pc, err := s.CommitPage(ctx, p)
+			require.NoError(t, err)
+			return pc
+		}
+		pc := walk("w1", []Record{r0, r1, r2})
+		require.Equal(t, int64(3), pc.Inserted)
+
+		// r1 arrives unreadable: quarantined as received; its stored version is not removed.
+		clk.advance(time.Minute)
+		bad := Quarantined{Key: r1.Key, Raw: []byte(`{"id":"1","updatedAt":"yesterday"}`), Error: "field updatedAt"}
+		pc = walk("w2", []Record{r0, r2}, bad)
+		assert.Equal(t, int64(1), pc.Quarantined)
+		assert.Zero(t, pc.Removed, "a quarantined record is still on the console")
+		assert.Equal(t, StreamCount{Stream: model.StreamAgents, Total: 3, Active: 3}, counts(t, s, "c"))
+		held, err := s.QuarantineCounts(ctx, "c")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int64{model.StreamAgents: 1}, held)
+		q, err := s.QuarantinedRecords(ctx, "c", model.StreamAgents)
+		require.NoError(t, err)
+		require.Len(t, q, 1)
+		assert.Equal(t, bad.Raw, q[0].Raw)
+		assert.Equal(t, bad.Error, q[0].Error)
+		assert.Equal(t, r1.Key, q[0].Key)
+
+		// Quarantined again: one row, last seen moves.
+		seen := clk.advance(time.Minute)
+		walk("w3", []Record{r0, r2}, bad)
+		q, err = s.QuarantinedRecords(ctx, "c", "")
+		require.NoError(t, err)
+		require.Len(t, q, 1)
+		assert.True(t, q[0].LastSeen.Equal(seen), "last seen %v", q[0].LastSeen)
+
+		// A readable version clears it.
+		clk.advance(time.Minute)
+		walk("w4", []Record{r0, r1, r2})
+		held, err = s.QuarantineCounts(ctx, "c")
+		require.NoError(t, err)
+		assert.Empty(t, held)
+	})
+}
+
+// TestCopyFallsBackOnConflict: a key inserted by another writer after CommitPage looked for
+// existing rows makes the page's COPY fail on the primary key; the page is then upserted in the
+// same transaction and nothing is lost or duplicated.
+func TestCopyFallsBackOnConflict(t *testing.T) {
+	t.Parallel()
+	s, _ := openClocked(t, postgresNonUTC(t))
+	ctx := t.Context()
+	mustCreateConn(t, s, "c")
+	recs := mkRecords(0, 40, 2)
+	s.beforeCopy = func() {
+		s.beforeCopy = nil
+		_, err := s.UpsertRecords(ctx, agentsTable(t), "c", []Record{mkRecord(7, 1)}, nil)
+		require.NoError(t, err)
+	}
+	_, _, err := s.BeginWalk(ctx, "c", model.StreamAgents, "w", model.ModeFull, "")
+	require.NoError(t, err)
+	pc, err := s.CommitPage(ctx, pg(t, "c", "w", true, "", recs...))
+	require.NoError(t, err)
+	assert.Equal(t, int64(40), pc.Inserted+pc.Updated)
+	got := stored(t, s, "c")
+	require.Len(t, got, 40)
+	for _, r := range recs {
+		assert.Equal(t, r.Hash, got[r.Key].Hash, "record %s holds the page's version", r.Key)
+	}
+}
