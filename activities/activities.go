@@ -30,6 +30,8 @@ type Activities struct {
 	RateLimits []sentinelone.RateLimit // nil = SentinelOne's published limits
 	// StreamConcurrency is how many streams a sync walks at once (SYNC_STREAM_CONCURRENCY).
 	StreamConcurrency int
+	// PageSlots bounds the pages every walk of the worker holds at once (nil: unbounded).
+	PageSlots PageSlots
 	// Temporal starts routed user workflows (nil: workflow routes fail and retry).
 	Temporal client.Client
 	Version  string
@@ -211,3 +213,12 @@ func heartbeat(ctx context.Context, details any) {
 		activity.RecordHeartbeat(ctx, details)
 	}
 }
+
+// PageSlots is a worker-wide budget of pages in memory (SYNC_MAX_PAGES_IN_FLIGHT). A walk takes
+// a slot before it requests a page and gives it back once that page is committed, so memory is
+// bounded by the budget, not by connections × streams × backfill windows × pipeline depth. A walk
+// needs one slot to make progress, so any budget ≥ 1 is deadlock-free.
+type PageSlots chan struct{}
+
+// NewPageSlots returns a budget of n pages.
+func NewPageSlots(n int) PageSlots { return make(PageSlots, max(1, n)) }

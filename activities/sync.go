@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -432,6 +433,8 @@ func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 // taking a third of the walk. Unbuffered hand-offs bound memory to three pages per walk.
 func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn *store.Connection, spec streamSpec, table store.Table,
 	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor *string, meta ocsf.Meta, walkStart time.Time, res *model.StreamResult) error {
+	slots := &slotHolder{slots: a.PageSlots}
+	defer slots.releaseAll() // after the stages stopped: whatever pages they still held
 	var wg sync.WaitGroup
 	defer wg.Wait() // no stage outlives the walk (a retried walk must not race an old one)
 	ctx, cancel := context.WithCancel(ctx)
@@ -451,14 +454,21 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			if i > start {
 				c = ""
 			}
+			if err := slots.acquire(ctx); err != nil { // the slot of the walk's next page
+				fetchErr <- err
+				return
+			}
 			err := client.Walk(ctx, spec.Path, scopes[i], c, func(p *sentinelone.Page) error {
 				heartbeat(ctx, nil) // fetching is progress too
 				select {
 				case fetched <- pageMsg{page: p, next: scopedCursor(i, p.NextCursor, len(scopes))}:
-					return nil
 				case <-ctx.Done():
 					return ctx.Err()
 				}
+				if p.NextCursor == "" {
+					return nil
+				}
+				return slots.acquire(ctx) // before Walk requests the next page
 			})
 			if err != nil {
 				fetchErr <- err
@@ -513,6 +523,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			}
 			return err
 		}
+		slots.release() // the page is committed: its memory can go
 		*cursor = msg.next
 		res.Pages++
 		res.Fetched += int64(len(p.Data))
@@ -535,6 +546,46 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		return err
 	}
 	return nil
+}
+
+// slotHolder is one walk's share of the worker's page budget.
+type slotHolder struct {
+	slots PageSlots
+	held  atomic.Int64
+}
+
+// acquire takes a slot, heartbeating while it waits (the other walks hold the budget).
+func (h *slotHolder) acquire(ctx context.Context) error {
+	if h.slots == nil {
+		return nil
+	}
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case h.slots <- struct{}{}:
+			h.held.Add(1)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			heartbeat(ctx, nil)
+		}
+	}
+}
+
+func (h *slotHolder) release() {
+	if h.slots == nil || h.held.Load() == 0 {
+		return
+	}
+	h.held.Add(-1)
+	<-h.slots
+}
+
+func (h *slotHolder) releaseAll() {
+	for h.held.Load() > 0 {
+		h.release()
+	}
 }
 
 // recoverStage turns a panic in a pipeline goroutine into the walk's error: outside the

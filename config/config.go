@@ -35,6 +35,10 @@ type Config struct {
 	// Worker tuning.
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"16"`
 	StreamConcurrency       int `env:"SYNC_STREAM_CONCURRENCY" envDefault:"3"`
+	// PagesInFlight bounds the pages all walks of this worker hold in memory at once (fetched,
+	// being transformed or being committed): the worker's memory stays flat however many
+	// connections, streams and backfill windows run.
+	PagesInFlight int `env:"SYNC_MAX_PAGES_IN_FLIGHT" envDefault:"6"`
 }
 
 // Load parses the environment and validates it, reporting every problem at once.
@@ -87,6 +91,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConcurrentActivities < 1 {
 		errs = append(errs, fmt.Errorf("WORKER_MAX_CONCURRENT_ACTIVITIES=%d must be at least 1", c.MaxConcurrentActivities))
+	}
+	if c.PagesInFlight < 1 || c.PagesInFlight > 256 {
+		errs = append(errs, fmt.Errorf("SYNC_MAX_PAGES_IN_FLIGHT=%d must be between 1 and 256", c.PagesInFlight))
 	}
 	if c.StreamConcurrency < 1 || c.StreamConcurrency > 6 {
 		errs = append(errs, fmt.Errorf("SYNC_STREAM_CONCURRENCY=%d must be between 1 and 6", c.StreamConcurrency))

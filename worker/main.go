@@ -70,7 +70,7 @@ func run(ctx context.Context) error {
 	}
 	m := metrics.New()
 	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c, StreamConcurrency: cfg.StreamConcurrency,
-		OnRequest: m.ObserveRequest, OnPage: m.ObservePage, OnRetry: m.ObserveRetry, OnRun: m.ObserveRun,
+		PageSlots: activities.NewPageSlots(cfg.PagesInFlight), OnRequest: m.ObserveRequest, OnPage: m.ObservePage, OnRetry: m.ObserveRetry, OnRun: m.ObserveRun,
 		OnTokenExpiry: m.ObserveTokenExpiry}
 	w := New(c, cfg, acts)
 	if cfg.MetricsAddr != "" {
