@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/sentinelone-connector/s1conn/sentinelone"
+	"github.com/sentinelone-connector/s1conn/store"
 )
 
 // fetchOnly walks path with params using the connector's API client, decoding every page
@@ -115,7 +116,7 @@ func copyChunk(ctx context.Context, db *sql.DB, table string, cols []string, chu
 	}
 	defer tx.Rollback() //nolint:errcheck
 	t0 := time.Now()
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(table, cols...))
+	stmt, err := tx.PrepareContext(ctx, store.CopyStatement(table, cols))
 	if err != nil {
 		return 0, err
 	}

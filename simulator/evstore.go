@@ -95,7 +95,6 @@ func (st *evStore) lagOf(v int, salt uint64) int64 {
 func (st *evStore) baseUpdated(v int) int64      { return st.createdOf(v) + st.lagOf(v, 2) }
 func (st *evStore) reportedOf(v int) int64       { return st.createdOf(v) + st.lagOf(v, 3) }
 func (st *evStore) live(v int) bool              { return v >= 0 && v < st.next }
-func (st *evStore) state(v int) *evState         { return st.dirty[v] }
 func (st *evStore) liveCount() int               { st.mu.RLock(); defer st.mu.RUnlock(); return st.next }
 func (st *evStore) rng(v int, salt uint64) *prng { return newPRNG(st.seed, st.salt^salt, v) }
 

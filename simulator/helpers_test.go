@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,7 +129,5 @@ func errDetail(t testing.TB, rec *httptest.ResponseRecorder) string {
 	require.Len(t, e.Errors, 1)
 	return e.Errors[0].Detail
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -67,9 +67,6 @@ type listQuery struct {
 	strs      map[string][]string
 }
 
-// hasFilters reports whether any filter is set.
-func (q *listQuery) hasFilters() bool { return q.canonical != "" }
-
 // timeRange returns the range for a timestamp field (full if unset).
 func (q *listQuery) timeRange(field string) timeRange {
 	if r, ok := q.times[field]; ok {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lib/pq"
-
 	"github.com/sentinelone-connector/s1conn/internal/testenv"
 	"github.com/sentinelone-connector/s1conn/ocsf"
 	"github.com/sentinelone-connector/s1conn/sentinelone"
@@ -106,7 +104,7 @@ func BenchmarkCommitPageAgents(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				stmt, err := tx.Prepare(pq.CopyIn(name, cols...))
+				stmt, err := tx.Prepare(store.CopyStatement(name, cols))
 				if err != nil {
 					b.Fatal(err)
 				}

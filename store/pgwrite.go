@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -54,7 +55,7 @@ const copyMinRows = 16
 // copyRecords streams records into the table with COPY (PostgreSQL only).
 func (s *Store) copyRecords(ctx context.Context, tx *sqlxTx, t Table, connID, walkID string, now time.Time, recs []Record) error {
 	cols := append(append([]string{}, commonColumns...), t.FlatColumns...)
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(t.Name, cols...))
+	stmt, err := tx.PrepareContext(ctx, CopyStatement(t.Name, cols))
 	if err != nil {
 		return fmt.Errorf("storing %s records: %w", t.Stream, err)
 	}
@@ -87,4 +88,13 @@ func jsonText(b []byte) string {
 		return ""
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// CopyStatement is the COPY … FROM STDIN statement of table and columns, for lib/pq's Prepare.
+func CopyStatement(table string, cols []string) string {
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = pq.QuoteIdentifier(c)
+	}
+	return "COPY " + pq.QuoteIdentifier(table) + " (" + strings.Join(quoted, ", ") + ") FROM STDIN"
 }
