@@ -84,6 +84,7 @@ lint:
 	$(GO) vet ./...
 	gofmt -l . | (! grep .)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/
 
 ## demo: simulator + dev server + worker on SQLite, one connection synced end to end.
 demo: tools build
