@@ -390,7 +390,7 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 func (a *Activities) afterWalk(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
 	conn *store.Connection, in model.SyncStreamInput, mode string, walkStart time.Time, meta ocsf.Meta, res *model.StreamResult) error {
 	if in.Stream == model.StreamAlerts && in.Window == nil {
-		if err := a.refreshAlerts(ctx, client, spec, table, conn, meta, res); err != nil {
+		if err := a.refreshAlerts(ctx, client, spec, table, conn, in.SyncStartedAt, meta, res); err != nil {
 			return err
 		}
 	}
@@ -641,19 +641,27 @@ var _ = activity.GetInfo
 
 // refreshAlerts re-reads, by ID, the stored alerts that are not resolved and were created within
 // the refresh window: the alerts API cannot filter on updatedAt, so this is how status and
-// verdict changes of recent alerts are seen.
+// verdict changes of recent alerts are seen. Alerts this sync already read (since syncStart)
+// are current and skipped: a first sync's backfill re-read 12,000 alerts it had just fetched.
 func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
-	conn *store.Connection, meta ocsf.Meta, res *model.StreamResult) error {
+	conn *store.Connection, syncStart time.Time, meta ocsf.Meta, res *model.StreamResult) error {
 	window := conn.Settings.AlertRefresh
 	if window <= 0 {
 		window = model.DefaultAlertRefresh
 	}
 	since := time.Now().UTC().Add(-window)
-	keys, err := a.Store.Keys(ctx, table, conn.ID, "UPPER(incident_status) <> 'RESOLVED' AND created_at >= ?", since)
+	cond, args := "UPPER(incident_status) <> 'RESOLVED' AND created_at >= ?", []any{since}
+	if !syncStart.IsZero() {
+		cond += " AND last_seen_at < ?"
+		args = append(args, syncStart.UTC())
+	}
+	keys, err := a.Store.Keys(ctx, table, conn.ID, cond, args...)
 	if err != nil {
 		return err
 	}
-	const batch = 100
+	// 250 IDs of 18-19 digits keep the request line near 5 KB, under the 8 KB limit common to
+	// proxies and load balancers.
+	const batch = 250
 	for start := 0; start < len(keys); start += batch {
 		ids := keys[start:min(start+batch, len(keys))]
 		p, err := client.List(ctx, spec.Path, url.Values{"ids": {strings.Join(ids, ",")}, "limit": {"1000"}})

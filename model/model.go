@@ -309,6 +309,9 @@ type SyncStreamInput struct {
 	// checkpoint row so windows of one stream walk in parallel.
 	Window     *Window `json:",omitempty"`
 	Checkpoint string  `json:",omitempty"`
+	// SyncStartedAt is when the sync began: the alerts' status refresh skips alerts this sync
+	// already read (a first sync's backfill just fetched them all).
+	SyncStartedAt time.Time `json:",omitempty"`
 }
 
 // StreamResult is what SyncStream returns: counts and cursors only, never records.

@@ -126,7 +126,7 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 			}
 			var r model.StreamResult
 			err := workflow.ExecuteActivity(actx, model.ActivitySyncStream, model.SyncStreamInput{ConnectionID: in.ConnectionID,
-				Stream: stream, Mode: in.Mode, WalkID: WalkID(in.ConnectionID, in.Seq, stream)}).Get(gctx, &r)
+				Stream: stream, Mode: in.Mode, WalkID: WalkID(in.ConnectionID, in.Seq, stream), SyncStartedAt: sum.StartedAt}).Get(gctx, &r)
 			if err != nil {
 				r = model.StreamResult{Stream: stream, Mode: in.Mode, Error: errorInfo(gctx, stream, err)}
 				log.Warn("stream failed", "stream", stream, "error", err)
