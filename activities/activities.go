@@ -30,6 +30,8 @@ type Activities struct {
 	RateLimits []sentinelone.RateLimit // nil = SentinelOne's published limits
 	// StreamConcurrency is how many streams a sync walks at once (SYNC_STREAM_CONCURRENCY).
 	StreamConcurrency int
+	// HeartbeatTimeout of stream walks (SYNC_HEARTBEAT_TIMEOUT; 0 = the workflow's default).
+	HeartbeatTimeout time.Duration
 	// Temporal starts routed user workflows (nil: workflow routes fail and retry).
 	Temporal client.Client
 	Version  string
@@ -106,6 +108,7 @@ func (a *Activities) LoadConnection(ctx context.Context, in model.LoadConnection
 	}
 	spec := c.Settings.ScheduleSpec()
 	spec.Concurrency = a.StreamConcurrency
+	spec.HeartbeatTimeout = a.HeartbeatTimeout
 	return &model.LoadConnectionResult{Exists: c.DeletedAt.IsZero(), Schedule: spec}, nil
 }
 

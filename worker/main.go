@@ -69,7 +69,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	m := metrics.New()
-	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c, StreamConcurrency: cfg.StreamConcurrency,
+	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c,
+		StreamConcurrency: cfg.StreamConcurrency, HeartbeatTimeout: cfg.HeartbeatTimeout,
 		OnRequest: m.ObserveRequest, OnPage: m.ObservePage, OnRetry: m.ObserveRetry, OnRun: m.ObserveRun,
 		OnTokenExpiry: m.ObserveTokenExpiry}
 	w := New(c, cfg, acts)
