@@ -82,12 +82,18 @@ type harness struct {
 type harnessOpts struct {
 	agents int
 	sim    simulator.Options
+	// dbURL, when set, is the database the binaries use (e.g. on a private cluster the test
+	// restarts); default: a fresh database on the shared server.
+	dbURL string
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
-	h.dbURL = testenv.PostgresURL(t)
+	h.dbURL = o.dbURL
+	if h.dbURL == "" {
+		h.dbURL = testenv.PostgresURL(t)
+	}
 	h.dev = testenv.DevServer(t, "")
 	so := o.sim
 	so.Agents = o.agents
