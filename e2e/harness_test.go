@@ -90,6 +90,17 @@ type harnessOpts struct {
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
+	// E2E_LOG_DIR keeps the worker and starter logs of a failed test for diagnosis.
+	if dir := os.Getenv("E2E_LOG_DIR"); dir != "" {
+		t.Cleanup(func() {
+			if t.Failed() {
+				p := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".log")
+				if err := os.WriteFile(p, []byte(h.logs.String()), 0o600); err == nil {
+					t.Logf("worker and starter logs: %s", p)
+				}
+			}
+		})
+	}
 	h.dbURL = o.dbURL
 	if h.dbURL == "" {
 		h.dbURL = testenv.PostgresURL(t)
