@@ -32,6 +32,8 @@ type Activities struct {
 	StreamConcurrency int
 	// PageSlots bounds the pages every walk of the worker holds at once (nil: unbounded).
 	PageSlots PageSlots
+	// HeartbeatTimeout of stream walks (SYNC_HEARTBEAT_TIMEOUT; 0 = the workflow's default).
+	HeartbeatTimeout time.Duration
 	// Temporal starts routed user workflows (nil: workflow routes fail and retry).
 	Temporal client.Client
 	Version  string
@@ -108,6 +110,7 @@ func (a *Activities) LoadConnection(ctx context.Context, in model.LoadConnection
 	}
 	spec := c.Settings.ScheduleSpec()
 	spec.Concurrency = a.StreamConcurrency
+	spec.HeartbeatTimeout = a.HeartbeatTimeout
 	return &model.LoadConnectionResult{Exists: c.DeletedAt.IsZero(), Schedule: spec}, nil
 }
 

@@ -559,7 +559,7 @@ func (h *slotHolder) acquire(ctx context.Context) error {
 	if h.slots == nil {
 		return nil
 	}
-	t := time.NewTicker(10 * time.Second)
+	t := time.NewTicker(2 * time.Second) // well inside the shortest SYNC_HEARTBEAT_TIMEOUT (10s)
 	defer t.Stop()
 	for {
 		select {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	// being transformed or being committed): the worker's memory stays flat however many
 	// connections, streams and backfill windows run.
 	PagesInFlight int `env:"SYNC_MAX_PAGES_IN_FLIGHT" envDefault:"6"`
+	// HeartbeatTimeout is how long a stream walk may go without a heartbeat before Temporal
+	// hands it to another worker (the time a killed worker's walk waits before it resumes).
+	HeartbeatTimeout time.Duration `env:"SYNC_HEARTBEAT_TIMEOUT" envDefault:"1m"`
 }
 
 // Load parses the environment and validates it, reporting every problem at once.
@@ -98,8 +102,19 @@ func (c *Config) Validate() error {
 	if c.StreamConcurrency < 1 || c.StreamConcurrency > 6 {
 		errs = append(errs, fmt.Errorf("SYNC_STREAM_CONCURRENCY=%d must be between 1 and 6", c.StreamConcurrency))
 	}
+	if c.HeartbeatTimeout < MinHeartbeatTimeout || c.HeartbeatTimeout > MaxHeartbeatTimeout {
+		errs = append(errs, fmt.Errorf("SYNC_HEARTBEAT_TIMEOUT=%s must be between %s and %s (a walk heartbeats at least every page and every 2s; keep it above the longest page fetch plus commit)",
+			c.HeartbeatTimeout, MinHeartbeatTimeout, MaxHeartbeatTimeout))
+	}
 	return errors.Join(errs...)
 }
+
+// Bounds of SYNC_HEARTBEAT_TIMEOUT: below 10s an in-activity page retry backoff (up to 8s)
+// would time the walk out; above 10 minutes a dead worker's walk waits too long.
+const (
+	MinHeartbeatTimeout = 10 * time.Second
+	MaxHeartbeatTimeout = 10 * time.Minute
+)
 
 // EncryptionKeySpec returns the key ring spec from CONNECTOR_ENCRYPTION_KEY or the file
 // CONNECTOR_ENCRYPTION_KEY_FILE names.

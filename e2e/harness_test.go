@@ -82,12 +82,29 @@ type harness struct {
 type harnessOpts struct {
 	agents int
 	sim    simulator.Options
+	// dbURL, when set, is the database the binaries use (e.g. on a private cluster the test
+	// restarts); default: a fresh database on the shared server.
+	dbURL string
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), logs: &syncBuffer{}}
-	h.dbURL = testenv.PostgresURL(t)
+	// E2E_LOG_DIR keeps the worker and starter logs of a failed test for diagnosis.
+	if dir := os.Getenv("E2E_LOG_DIR"); dir != "" {
+		t.Cleanup(func() {
+			if t.Failed() {
+				p := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".log")
+				if err := os.WriteFile(p, []byte(h.logs.String()), 0o600); err == nil {
+					t.Logf("worker and starter logs: %s", p)
+				}
+			}
+		})
+	}
+	h.dbURL = o.dbURL
+	if h.dbURL == "" {
+		h.dbURL = testenv.PostgresURL(t)
+	}
 	h.dev = testenv.DevServer(t, "")
 	so := o.sim
 	so.Agents = o.agents

@@ -194,6 +194,8 @@ type ScheduleSpec struct {
 	Streams        []string      // enabled streams
 	ReconcileEvery time.Duration // full reconcile period
 	Concurrency    int           `json:",omitempty"` // streams walked at once (the worker's SYNC_STREAM_CONCURRENCY)
+	// HeartbeatTimeout of stream walks (the worker's SYNC_HEARTBEAT_TIMEOUT; 0 = one minute).
+	HeartbeatTimeout time.Duration `json:",omitempty"`
 }
 
 // SyncRequest is the payload of the sync-now signal.
@@ -287,6 +289,8 @@ type SyncWorkflowInput struct {
 	Backfill      time.Duration `json:",omitempty"`
 	RouteBackfill bool          `json:",omitempty"`
 	Concurrency   int           `json:",omitempty"` // streams in flight; default 3
+	// HeartbeatTimeout of the stream walks; 0 = one minute.
+	HeartbeatTimeout time.Duration `json:",omitempty"`
 }
 
 // SyncWorkflowResult summarises one sync.

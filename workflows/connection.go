@@ -293,7 +293,8 @@ func (c *connection) sync(ctx workflow.Context, req model.SyncRequest, ids []str
 	if c.resume != 0 && c.st.LastRun != nil && c.st.LastRun.Seq == seq && c.st.LastRun.Mode != "" {
 		mode = c.st.LastRun.Mode // a resumed sync keeps its walks' mode
 	}
-	in := model.SyncWorkflowInput{ConnectionID: c.st.ConnectionID, Seq: seq, Streams: streams, Mode: mode, Backfill: req.Backfill, RouteBackfill: req.RouteBackfill, Concurrency: c.spec.Concurrency}
+	in := model.SyncWorkflowInput{ConnectionID: c.st.ConnectionID, Seq: seq, Streams: streams, Mode: mode, Backfill: req.Backfill, RouteBackfill: req.RouteBackfill, Concurrency: c.spec.Concurrency,
+		HeartbeatTimeout: c.spec.HeartbeatTimeout}
 	wid := model.SyncWorkflowID(c.st.ConnectionID, seq)
 	c.running = &model.RunProgress{Seq: seq, WorkflowID: wid, StartedAt: now.UTC(), Mode: mode, Streams: streams, RequestIDs: ids}
 	defer func() {

@@ -20,18 +20,26 @@ var nonRetryable = []string{model.ErrTypeAuth, model.ErrTypePermission, model.Er
 	"MalformedRecord", "Superseded"}
 
 // streamActivityOptions: one heartbeating activity walks a stream; it resumes from the store's
-// checkpoint on retry, so retries are cheap and unlimited within a day.
-func streamActivityOptions() workflow.ActivityOptions {
+// checkpoint on retry, so retries are cheap and unlimited within a day. heartbeat is the
+// worker's SYNC_HEARTBEAT_TIMEOUT (0 = one minute): a killed worker's walk resumes elsewhere
+// that long after its last heartbeat.
+func streamActivityOptions(heartbeat time.Duration) workflow.ActivityOptions {
+	if heartbeat <= 0 {
+		heartbeat = DefaultHeartbeatTimeout
+	}
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    12 * time.Hour,
 		ScheduleToCloseTimeout: 24 * time.Hour,
-		HeartbeatTimeout:       time.Minute, // a killed worker's walk resumes elsewhere within a minute
+		HeartbeatTimeout:       heartbeat,
 		// Pause and delete cancel a sync; the sync ends only once its walks stopped writing.
 		WaitForCancellation: true,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, NonRetryableErrorTypes: nonRetryable},
 	}
 }
+
+// DefaultHeartbeatTimeout is the stream walks' heartbeat timeout unless the worker sets one.
+const DefaultHeartbeatTimeout = time.Minute
 
 func shortActivityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
@@ -63,7 +71,7 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 		Seq: in.Seq, WorkflowID: sum.WorkflowID, Mode: in.Mode, Streams: in.Streams}).Get(ctx, nil); err != nil {
 		return nil, err
 	}
-	actx := workflow.WithActivityOptions(ctx, streamActivityOptions())
+	actx := workflow.WithActivityOptions(ctx, streamActivityOptions(in.HeartbeatTimeout))
 	plans := map[string]model.StreamPlan{}
 	if hasWindowed(in.Streams) {
 		var plan model.PlanSyncResult

@@ -36,6 +36,7 @@ type syncHarness struct {
 	// plans answers PlanSync; streams not listed have a committed watermark (no backfill).
 	plans      map[string]model.StreamPlan
 	watermarks []model.SetWatermarkInput
+	heartbeats []time.Duration // HeartbeatTimeout of every SyncStream activity started
 }
 
 func newSyncHarness(t *testing.T, fail map[string]error) *syncHarness {
@@ -91,6 +92,7 @@ func newSyncHarness(t *testing.T, fail map[string]error) *syncHarness {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.inputs = append(h.inputs, in)
+		h.heartbeats = append(h.heartbeats, info.HeartbeatTimeout)
 		if in.Window == nil {
 			h.starts[in.Stream] = env.Now()
 		}
@@ -188,6 +190,20 @@ func TestSyncWorkflowDefaultConcurrencyIsThree(t *testing.T) {
 	assert.Equal(t, model.RunSuccess, sum.Status)
 	assert.Equal(t, 3, h.maxInFlight())
 	assert.Equal(t, 2*walkTime, sum.FinishedAt.Sub(sum.StartedAt))
+}
+
+// The walks' heartbeat timeout is the worker's SYNC_HEARTBEAT_TIMEOUT carried in the input, one
+// minute when unset (histories recorded before the field existed replay with the default).
+func TestSyncWorkflowHeartbeatTimeout(t *testing.T) {
+	for _, c := range []struct{ in, want time.Duration }{{0, time.Minute}, {15 * time.Second, 15 * time.Second}} {
+		h := newSyncHarness(t, nil)
+		sum := h.run(t, model.SyncWorkflowInput{ConnectionID: connID, Seq: 1, Streams: []string{model.StreamAgents, model.StreamXDRAssets},
+			Mode: model.ModeDelta, HeartbeatTimeout: c.in})
+		assert.Equal(t, model.RunSuccess, sum.Status)
+		h.mu.Lock()
+		assert.Equal(t, []time.Duration{c.want, c.want}, h.heartbeats, "input %s", c.in)
+		h.mu.Unlock()
+	}
 }
 
 func TestSyncWorkflowAuthFailure(t *testing.T) {
