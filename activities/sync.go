@@ -410,6 +410,31 @@ const (
 	maxPageBackoff = 8 * time.Second
 )
 
+// retryTransient runs fn, retrying transient console failures (5xx, 429, dropped or truncated
+// bodies) as walk pages are retried: backoff honouring Retry-After, at most maxPageRetries in a
+// row, heartbeating between tries. Requests outside a walk (the alerts' status refresh) use it,
+// so one failed request does not fail the whole activity and start it over.
+func retryTransient(ctx context.Context, fn func() error, onRetry func()) error {
+	for failures := 0; ; {
+		err := fn()
+		if err == nil || !sentinelone.IsRetryable(err) || ctx.Err() != nil || failures >= maxPageRetries {
+			return err
+		}
+		failures++
+		if onRetry != nil {
+			onRetry()
+		}
+		wait := min(maxPageBackoff, pageBackoff<<(failures-1))
+		if ra := sentinelone.RetryAfter(err); ra > 0 {
+			wait = min(ra, time.Minute)
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+		heartbeat(ctx, nil)
+	}
+}
+
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -664,7 +689,15 @@ func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Clie
 	const batch = 250
 	for start := 0; start < len(keys); start += batch {
 		ids := keys[start:min(start+batch, len(keys))]
-		p, err := client.List(ctx, spec.Path, url.Values{"ids": {strings.Join(ids, ",")}, "limit": {"1000"}})
+		var p *sentinelone.Page
+		err := retryTransient(ctx, func() (err error) {
+			p, err = client.List(ctx, spec.Path, url.Values{"ids": {strings.Join(ids, ",")}, "limit": {"1000"}})
+			return err
+		}, func() {
+			if a.OnRetry != nil {
+				a.OnRetry(conn.ID, model.StreamAlerts)
+			}
+		})
 		if err != nil {
 			return err
 		}

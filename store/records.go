@@ -369,6 +369,7 @@ func (s *Store) UpsertRecords(ctx context.Context, t Table, connID string, recs 
 			return err
 		}
 		var write []Record
+		var same []string
 		for _, r := range recs {
 			old, ok := existing[r.Key]
 			switch {
@@ -380,7 +381,21 @@ func (s *Store) UpsertRecords(ctx context.Context, t Table, connID string, recs 
 				write = append(write, r)
 			default:
 				pc.Unchanged++
+				same = append(same, r.Key)
 			}
+		}
+		// Unchanged records were read now too: last_seen_at says so (a retried alerts refresh
+		// skips what this sync already re-read).
+		for len(same) > 0 {
+			n := min(len(same), maxParams-2)
+			q, args, err := s.keysIn(`UPDATE `+t.Name+` SET last_seen_at = ? WHERE connection_id = ? AND record_key `, s.now(), connID, same[:n])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("marking %s seen: %w", t.Stream, err)
+			}
+			same = same[n:]
 		}
 		if router != nil {
 			n, err := s.enqueue(ctx, tx, t, connID, write, existing, router, s.now())
