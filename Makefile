@@ -60,7 +60,7 @@ fuzz:
 
 ## test-faults: the fault-injection scenarios at larger sizes (docs/reliability.md).
 test-faults: tools postgres
-	FAULT_SCALE=10 $(GO) test -v -count=1 -timeout 80m -run 'Faults|Killed|TwoWorkers|TemporalRestart|InvalidCursor|PostgresRestart|KillTrials' ./e2e/
+	FAULT_SCALE=10 $(GO) test -v -count=1 -timeout 80m -run 'Faults|Killed|TwoWorkers|TemporalRestart|InvalidCursor|PostgresRestart|KillTrials|WrongTypes' ./e2e/
 
 test-unit:
 	$(GO) test -race -count=1 -short ./...
