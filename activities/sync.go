@@ -704,16 +704,27 @@ func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Clie
 		res.Requests++
 		meta.Now = time.Now().UTC()
 		recs := make([]store.Record, 0, len(p.Data))
+		var bad []store.Quarantined
 		for _, raw := range p.Data {
 			r, err := spec.Transform(raw, meta)
 			if err != nil {
-				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("alerts refresh: %v", err), "MalformedRecord", err)
+				// As in walks: kept as received, not dropped, and the refresh goes on.
+				bad = append(bad, store.Quarantined{Stream: model.StreamAlerts, Key: quarantineKey(raw), Raw: raw, Error: err.Error()})
+				a.Log.Warn().Str("connection", conn.ID).Str("stream", model.StreamAlerts).Str("key", bad[len(bad)-1].Key).Str("reason", err.Error()).
+					Msg("record quarantined: the console sent a record this version cannot read; it is kept as received (starter export --quarantine) and the refresh goes on")
+				continue
 			}
 			recs = append(recs, r)
 		}
 		pc, err := a.Store.UpsertRecords(ctx, table, conn.ID, recs, router(conn, model.StreamAlerts, false, false))
 		if err != nil {
 			return err
+		}
+		if len(bad) > 0 {
+			if err := a.Store.Quarantine(ctx, model.StreamAlerts, conn.ID, bad); err != nil {
+				return err
+			}
+			res.Quarantined += int64(len(bad))
 		}
 		res.Refreshed += int64(len(recs))
 		res.Updated += pc.Updated

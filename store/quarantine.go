@@ -51,6 +51,11 @@ func (s *Store) quarantine(ctx context.Context, tx *sqlxTx, stream, connID strin
 	return nil
 }
 
+// Quarantine stores unreadable records read outside a walk (the alerts' status refresh).
+func (s *Store) Quarantine(ctx context.Context, stream, connID string, bad []Quarantined) error {
+	return s.inTx(ctx, func(tx *sqlxTx) error { return s.quarantine(ctx, tx, stream, connID, s.now(), bad, nil) })
+}
+
 // QuarantineCounts returns how many records of each stream are quarantined.
 func (s *Store) QuarantineCounts(ctx context.Context, connID string) (map[string]int64, error) {
 	rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT stream, COUNT(*) FROM quarantine WHERE connection_id = ? GROUP BY stream`), connID)

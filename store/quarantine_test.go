@@ -63,6 +63,17 @@ func TestQuarantine(t *testing.T) {
 		held, err = s.QuarantineCounts(ctx, "c")
 		require.NoError(t, err)
 		assert.Empty(t, held)
+
+		// Outside a walk (the alerts' refresh): quarantined, then cleared by an upsert of the key.
+		require.NoError(t, s.Quarantine(ctx, model.StreamAgents, "c", []Quarantined{bad}))
+		held, err = s.QuarantineCounts(ctx, "c")
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int64{model.StreamAgents: 1}, held)
+		_, err = s.UpsertRecords(ctx, agentsTable(t), "c", []Record{r1}, nil)
+		require.NoError(t, err)
+		held, err = s.QuarantineCounts(ctx, "c")
+		require.NoError(t, err)
+		assert.Empty(t, held)
 	})
 }
 

@@ -404,6 +404,13 @@ func (s *Store) UpsertRecords(ctx context.Context, t Table, connID string, recs 
 			}
 			pc.Routed = n
 		}
+		if held, err := s.hasQuarantine(ctx, tx, t.Stream, connID); err != nil {
+			return err
+		} else if held {
+			if err := s.quarantine(ctx, tx, t.Stream, connID, s.now(), nil, recs); err != nil {
+				return err
+			}
+		}
 		return s.upsert(ctx, tx, t, connID, "", s.now(), write)
 	})
 	return pc, err

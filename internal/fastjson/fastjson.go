@@ -13,15 +13,18 @@ package fastjson
 import (
 	"encoding/json"
 	"reflect"
+	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 )
 
 // Unmarshal is json.Unmarshal, faster on valid input. The fast decoder only sees input that
 // encoding/json's validator accepts: it is more lenient (control characters in strings, for
-// one), and what encoding/json rejects must stay rejected.
+// one), and what encoding/json rejects must stay rejected. It also only sees valid UTF-8:
+// encoding/json replaces invalid bytes in strings with U+FFFD, goccy keeps them. On the
+// fallback path v is reset first, so defaults set in v before the call do not survive.
 func Unmarshal(data []byte, v any) error {
-	if json.Valid(data) && fast(data, v) == nil {
+	if json.Valid(data) && utf8.Valid(data) && fast(data, v) == nil {
 		return nil
 	}
 	// Start the reference decode from a clean value: the fast one may have filled part of it.

@@ -59,6 +59,7 @@ var corpus = []string{
 	`{"id":"1",}`,
 	`{"id":"\ud83d\ude00 \u00e9 <&>"}`,
 	"{\"id\":\"\xff\xfe invalid utf8\"}",
+	"{\"info\":{\"tags\":[\"\xff\xfe invalid utf8 in a plain string\"]}}",
 	`{"score":1e400}`,
 	`[]`,
 	`null`,
