@@ -175,6 +175,12 @@ func (pc *pageCtx) reject(raw json.RawMessage, err error) {
 	pc.bad = append(pc.bad, store.Quarantined{Stream: pc.stream, Key: quarantineKey(raw), Raw: raw, Error: err.Error()})
 }
 
+// logQuarantined reports a record kept in the quarantine.
+func (a *Activities) logQuarantined(connID string, q store.Quarantined) {
+	a.Log.Warn().Str("connection", connID).Str("stream", q.Stream).Str("key", q.Key).Str("reason", q.Error).
+		Msg("record quarantined: the console sent a record this version cannot read; it is kept as received (starter export --quarantine) and the sync goes on")
+}
+
 // quarantineKey is the record's key as far as it can be read (top-level id, alertInfo.alertId),
 // else a hash of its bytes: a later good version of the record clears it by that key.
 func quarantineKey(raw json.RawMessage) string {
@@ -361,10 +367,7 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 			if a.OnRetry != nil {
 				a.OnRetry(in.ConnectionID, in.Stream)
 			}
-			wait := min(maxPageBackoff, pageBackoff<<(failures-1))
-			if ra := sentinelone.RetryAfter(err); ra > 0 {
-				wait = min(ra, time.Minute)
-			}
+			wait := retryWait(failures, err)
 			log.Debug().Err(err).Int("failure", failures).Dur("wait", wait).Msg("page failed; retrying from the last committed cursor")
 			if serr := sleepCtx(ctx, wait); serr != nil {
 				return nil, serr
@@ -424,15 +427,20 @@ func retryTransient(ctx context.Context, fn func() error, onRetry func()) error 
 		if onRetry != nil {
 			onRetry()
 		}
-		wait := min(maxPageBackoff, pageBackoff<<(failures-1))
-		if ra := sentinelone.RetryAfter(err); ra > 0 {
-			wait = min(ra, time.Minute)
-		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := sleepCtx(ctx, retryWait(failures, err)); err != nil {
 			return err
 		}
 		heartbeat(ctx, nil)
 	}
+}
+
+// retryWait is the pause before the failures-th retry of a transient console failure:
+// exponential from pageBackoff up to maxPageBackoff, or the console's Retry-After (≤ 1 min).
+func retryWait(failures int, err error) time.Duration {
+	if ra := sentinelone.RetryAfter(err); ra > 0 {
+		return min(ra, time.Minute)
+	}
+	return min(maxPageBackoff, pageBackoff<<(failures-1))
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -537,8 +545,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			return err // lookups (CVE details, hosts) failed: retryable; a stage panic is not
 		}
 		for _, q := range msg.bad {
-			a.Log.Warn().Str("connection", in.ConnectionID).Str("stream", in.Stream).Str("key", q.Key).Str("reason", q.Error).Int64("page", res.Pages+1).
-				Msg("record quarantined: the console sent a record this version cannot read; it is kept as received (starter export --quarantine) and the walk goes on")
+			a.logQuarantined(in.ConnectionID, q)
 		}
 		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
 			NextCursor: msg.next, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: msg.recs, Quarantined: msg.bad, Router: route})
@@ -709,9 +716,9 @@ func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Clie
 			r, err := spec.Transform(raw, meta)
 			if err != nil {
 				// As in walks: kept as received, not dropped, and the refresh goes on.
-				bad = append(bad, store.Quarantined{Stream: model.StreamAlerts, Key: quarantineKey(raw), Raw: raw, Error: err.Error()})
-				a.Log.Warn().Str("connection", conn.ID).Str("stream", model.StreamAlerts).Str("key", bad[len(bad)-1].Key).Str("reason", err.Error()).
-					Msg("record quarantined: the console sent a record this version cannot read; it is kept as received (starter export --quarantine) and the refresh goes on")
+				q := store.Quarantined{Stream: model.StreamAlerts, Key: quarantineKey(raw), Raw: raw, Error: err.Error()}
+				a.logQuarantined(conn.ID, q)
+				bad = append(bad, q)
 				continue
 			}
 			recs = append(recs, r)
