@@ -142,7 +142,7 @@ func (pc *pageCtx) cveDetails(ctx context.Context, ids []string) (map[string]*oc
 }
 
 // cveBatch is how many CVE IDs one /risks/cves request asks for.
-const cveBatch = 40
+const cveBatch = 100
 
 // cveDetails returns CVE details from the store's cache, fetching the missing ones in batches
 // (once per distinct CVE, never once per finding) and caching them — misses included.

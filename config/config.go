@@ -32,6 +32,9 @@ type Config struct {
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
 
 	MetricsAddr string `env:"METRICS_ADDR"`
+	// MetricsPprof also serves Go's profiler (/debug/pprof/) on METRICS_ADDR, for profiling a
+	// worker's CPU and memory in place. Off by default: profiles show record contents.
+	MetricsPprof bool `env:"METRICS_PPROF" envDefault:"false"`
 
 	// Worker tuning.
 	MaxConcurrentActivities int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES" envDefault:"16"`

@@ -225,34 +225,17 @@ var ErrWalkSuperseded = errors.New("walk superseded by a newer walk")
 // the watermark moves to the highest source timestamp the walk committed, and a full walk marks
 // the rows it did not see as removed.
 func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
-	pc, before, err := s.commitPage(ctx, p)
-	if err == nil && s.isPG && crossesAnalyzePoint(before, before+pc.Inserted) {
-		// A table that grows from empty within one walk keeps stale planner statistics (and
-		// autovacuum may be off): the per-page key lookups then stop using the primary key and
-		// slow down as the table grows. Refresh them when a walk's inserts pass a few sizes —
-		// not on walks that only update (a delta on a large table would pay a full ANALYZE).
-		if _, aerr := s.db.ExecContext(ctx, `ANALYZE `+p.Table.Name); aerr != nil {
-			return pc, fmt.Errorf("analyzing %s: %w", p.Table.Name, aerr)
+	pc, err := s.commitPage(ctx, p)
+	if err == nil && s.isPG && pc.Inserted > 0 {
+		if aerr := s.growth.inserted(ctx, s, p.Table.Name, pc.Inserted); aerr != nil {
+			return pc, aerr
 		}
 	}
 	return pc, err
 }
 
-// analyzePoints are the inserted-row counts of a walk after which its table is analyzed.
-var analyzePoints = []int64{1000, 8000, 64000, 512000}
-
-func crossesAnalyzePoint(before, after int64) bool {
-	for _, n := range analyzePoints {
-		if before < n && after >= n {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, error) {
+func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, error) {
 	var pc PageCounts
-	var insertedBefore int64
 	recs := dedupe(p.Records)
 	ckpt := p.Checkpoint
 	if ckpt == "" {
@@ -266,7 +249,6 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, err
 		if st.WalkID != p.WalkID {
 			return fmt.Errorf("%s walk %s: %w (now %s)", p.Table.Stream, p.WalkID, ErrWalkSuperseded, st.WalkID)
 		}
-		insertedBefore = st.WalkInserted
 		now := s.now()
 		existing, err := s.existing(ctx, tx, p.Table, p.ConnectionID, recs)
 		if err != nil {
@@ -355,7 +337,7 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, int64, err
 			nullTime(pc.Watermark), nullTime(lastFull), p.WalkID, pc.Removed, now, p.ConnectionID, ckpt)
 		return err
 	})
-	return pc, insertedBefore, err
+	return pc, err
 }
 
 // UpsertRecords stores records outside any walk (e.g. re-reading alerts by ID to catch status

@@ -34,6 +34,7 @@ type Store struct {
 	// beforeCopy (tests only) runs between existing() and the COPY of a page's new rows.
 	beforeCopy func()
 	now        func() time.Time
+	growth     tableGrowth // inserts per table since its last ANALYZE (analyze.go)
 }
 
 // Open connects to DATABASE_URL (postgres://… or sqlite://PATH) and applies pending migrations.

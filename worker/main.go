@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -75,7 +76,11 @@ func run(ctx context.Context) error {
 		OnTokenExpiry: m.ObserveTokenExpiry}
 	w := New(c, cfg, acts)
 	if cfg.MetricsAddr != "" {
-		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		h := m.Handler()
+		if cfg.MetricsPprof {
+			h = withPprof(h)
+		}
+		srv := &http.Server{Addr: cfg.MetricsAddr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error().Err(err).Msg("metrics server stopped")
@@ -90,6 +95,18 @@ func run(ctx context.Context) error {
 	}
 	log.Info().Msg("worker stopped")
 	return nil
+}
+
+// withPprof serves Go's profiler under /debug/pprof/ next to h (METRICS_PPROF).
+func withPprof(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // New builds a worker with every workflow and activity registered.
