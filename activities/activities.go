@@ -170,7 +170,10 @@ func (a *Activities) PlanSync(ctx context.Context, in model.PlanSyncInput) (*mod
 	}
 	res := &model.PlanSyncResult{}
 	for _, s := range in.Streams {
-		p := model.StreamPlan{Stream: s, Lookback: lookback}
+		p := model.StreamPlan{Stream: s, Lookback: lookback, Windows: c.Settings.BackfillWindows}
+		if p.Windows <= 0 {
+			p.Windows = model.DefaultBackfillWindows
+		}
 		for _, st := range states {
 			if st.Stream == s {
 				p.Watermark = st.Watermark

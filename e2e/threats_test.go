@@ -41,7 +41,7 @@ func TestE2EThreatsAlertsBackfillKillDeltaAndRefresh(t *testing.T) {
 	h := newHarness(t, harnessOpts{agents: 300, sim: simulator.Options{Threats: 20000, Alerts: 10000, ThreatSpan: 29 * 24 * time.Hour}})
 	h.sim.SetFaults(simulator.Faults{Latency: 120 * time.Millisecond})
 	w := h.startWorker()
-	h.create("det", "--streams", "threats,alerts", "--lookback", "30d")
+	h.create("det", "--streams", "threats,alerts", "--lookback", "30d", "--backfill-windows", "30")
 
 	// Kill the worker once some backfill windows are done but not all.
 	finished := func() (done, total int) {

@@ -37,7 +37,8 @@ type pagination struct {
 var errNotJSONObject = errors.New("response is not a JSON object")
 
 // decodeEnvelope parses a 2xx body. err is a syntax/shape problem; apiErr is a
-// real error entry carried by a 2xx response.
+// real error entry carried by a 2xx response. Without err, body is valid JSON and env's
+// members are slices of it.
 func decodeEnvelope(body []byte) (env envelope, next string, total int64, apiErrs []errorEntry, err error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -46,8 +47,12 @@ func decodeEnvelope(body []byte) (env envelope, next string, total int64, apiErr
 	if trimmed[0] != '{' {
 		return env, "", 0, nil, errNotJSONObject
 	}
-	if err := fastjson.Unmarshal(trimmed, &env); err != nil {
-		return env, "", 0, nil, err
+	var ok bool
+	if env, ok = splitEnvelope(trimmed); !ok {
+		// Not valid JSON: encoding/json says what is wrong (split.go).
+		if err := fastjson.Unmarshal(trimmed, &env); err != nil {
+			return env, "", 0, nil, err
+		}
 	}
 	apiErrs = decodeErrors(env.Errors)
 	pg := bytes.TrimSpace(env.Pagination)
@@ -106,12 +111,7 @@ func decodePage(body []byte) (*Page, []errorEntry, error) {
 	if d[0] != '[' {
 		return nil, apiErrs, errors.New(`"data" is not an array (this endpoint returns an object: use ListObject)`)
 	}
-	if err := fastjson.Unmarshal(d, &p.Data); err != nil {
-		return nil, apiErrs, fmt.Errorf("data: %w", err)
-	}
-	if p.Data == nil {
-		p.Data = []json.RawMessage{}
-	}
+	p.Data = splitArray(d) // valid JSON (decodeEnvelope accepted body); the items share body (split.go)
 	return p, apiErrs, nil
 }
 

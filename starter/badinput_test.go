@@ -77,6 +77,8 @@ func TestBadInputMatrix(t *testing.T) {
 		{"no token", []string{"connection", "create", "--id", "c1", url, "h.example.com"}, nil, "no API token", exitUsage},
 		{"unknown stream", with(url, "h.example.com", "--streams", "agents,endpoints"), nil, "unknown or unsupported stream \"endpoints\"", exitUsage},
 		{"duplicate stream", with(url, "h.example.com", "--streams", "agents,agents"), nil, "twice", exitUsage},
+		{"zero backfill windows", with(url, "h.example.com", "--backfill-windows", "0"), nil, "--backfill-windows=0 must be between 1 and 64", exitUsage},
+		{"too many backfill windows", with(url, "h.example.com", "--backfill-windows", "65"), nil, "--backfill-windows=65 must be between 1 and 64", exitUsage},
 		{"bad account id", with(url, "h.example.com", "--account-ids", "12,abc"), nil, "--account-ids", exitUsage},
 		{"bad site id", with(url, "h.example.com", "--site-ids", "0"), nil, "--site-ids", exitUsage},
 		{"filters not json", with(url, "h.example.com", "--filters-file", notJSON), nil, "not a JSON object", exitUsage},

@@ -33,6 +33,7 @@ type connFlags struct {
 	lookback, schedule, timezone, startAt, endAt, caFile, overlap, reconcile   string
 	alertRefresh, routesFile, riskScores, defaultSeverity                      string
 	insecure, routeBackfill                                                    bool
+	backfillWindows                                                            int
 }
 
 func (f *connFlags) register(fs *flag.FlagSet) {
@@ -51,6 +52,8 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.caFile, "ca-file", "", "PEM CA certificate(s) trusted for the console")
 	fs.StringVar(&f.overlap, "overlap", "5m", "delta overlap re-read on every sync")
 	fs.StringVar(&f.reconcile, "reconcile-every", "24h", "how often a full walk detects removed records")
+	fs.IntVar(&f.backfillWindows, "backfill-windows", model.DefaultBackfillWindows,
+		"parallel windows a threats/alerts backfill is split into (1-64); each costs up to one extra request, more help a slow console")
 	fs.StringVar(&f.alertRefresh, "alert-refresh-window", "72h", "re-read unresolved alerts created this recently on every sync (status changes)")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// console URLs (testing only)")
 	fs.StringVar(&f.riskScores, "risk-scores", "", "vulnerability risk score per severity level 1..5, e.g. 20,40,60,80,100 (Qualys ETM's default)")
@@ -110,6 +113,10 @@ func (f *connFlags) settings() (string, model.ConnectionSettings, error) {
 	if s.Overlap, err = parseDuration(f.overlap); err != nil {
 		errs = append(errs, "--overlap: "+err.Error())
 	}
+	if f.backfillWindows < 1 || f.backfillWindows > workflows.MaxBackfillWindows {
+		errs = append(errs, fmt.Sprintf("--backfill-windows=%d must be between 1 and %d", f.backfillWindows, workflows.MaxBackfillWindows))
+	}
+	s.BackfillWindows = f.backfillWindows
 	if s.AlertRefresh, err = parseDuration(f.alertRefresh); err != nil {
 		errs = append(errs, "--alert-refresh-window: "+err.Error())
 	}
@@ -472,6 +479,7 @@ func (e *env) update(args []string) error {
 	startAt := fs.String("start-at", "", "new start")
 	endAt := fs.String("end-at", "", "new end")
 	routesFile := fs.String("routes-file", "", "replace the routes")
+	windows := fs.Int("backfill-windows", 0, "new number of parallel backfill windows (1-64)")
 	pos, err := e.parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -494,6 +502,12 @@ func (e *env) update(args []string) error {
 	}
 	if *tz != "" {
 		s.Timezone = *tz
+	}
+	if *windows != 0 {
+		if *windows < 1 || *windows > workflows.MaxBackfillWindows {
+			return usageErr("--backfill-windows=%d must be between 1 and %d", *windows, workflows.MaxBackfillWindows)
+		}
+		s.BackfillWindows = *windows
 	}
 	if err := workflows.ValidateSchedule(s.ScheduleSpec().Schedule, s.Timezone); err != nil {
 		return usageErr("--schedule: %v", err)

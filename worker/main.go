@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // schedules' timezones work on minimal images
@@ -48,6 +50,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat).With().Str("component", "worker").Logger()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimit())
+	}
+	if lim := debug.SetMemoryLimit(-1); lim != math.MaxInt64 {
+		log.Info().Int64("memoryLimitMiB", lim>>20).Int("pagesInFlight", cfg.PagesInFlight).Msg("soft memory limit (set GOMEMLIMIT to change it)")
+	}
 	spec, err := cfg.EncryptionKeySpec()
 	if err != nil {
 		return err

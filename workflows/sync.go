@@ -116,7 +116,7 @@ func SyncWorkflow(ctx workflow.Context, in model.SyncWorkflowInput) (*model.Sync
 					lookback = plan.Lookback
 				}
 				if lookback > 0 {
-					r := backfill(gctx, actx, backfillSem, in, stream, t0.Add(-lookback), t0)
+					r := backfill(gctx, actx, backfillSem, in, stream, t0.Add(-lookback), t0, plan.Windows)
 					if r.Error != nil {
 						results[i] = r
 						return
@@ -250,13 +250,23 @@ func hasWindowed(streams []string) bool {
 	return false
 }
 
-// SplitWindows divides [from, to) into day-sized windows (at most MaxBackfillWindows, at least one).
-func SplitWindows(from, to time.Time) []model.Window {
+// SplitDayWindows divides [from, to) into day-sized windows (at most MaxBackfillWindows, at
+// least one): the plan of workflows started before the backfill-windows change.
+func SplitDayWindows(from, to time.Time) []model.Window {
 	span := to.Sub(from)
 	if span <= 0 {
 		return nil
 	}
-	n := int((span + 24*time.Hour - 1) / (24 * time.Hour))
+	return SplitWindows(from, to, int((span+24*time.Hour-1)/(24*time.Hour)))
+}
+
+// SplitWindows divides [from, to) into n equal, contiguous, half-open windows (n is clamped to
+// 1..MaxBackfillWindows).
+func SplitWindows(from, to time.Time, n int) []model.Window {
+	span := to.Sub(from)
+	if span <= 0 {
+		return nil
+	}
 	n = max(1, min(n, MaxBackfillWindows))
 	size := span / time.Duration(n)
 	out := make([]model.Window, 0, n)
@@ -270,9 +280,20 @@ func SplitWindows(from, to time.Time) []model.Window {
 	return out
 }
 
-// backfill walks a windowed stream's lookback as parallel, individually resumable windows.
-func backfill(ctx, actx workflow.Context, sem workflow.Semaphore, in model.SyncWorkflowInput, stream string, from, to time.Time) model.StreamResult {
-	windows := SplitWindows(from, to)
+// backfill walks a windowed stream's lookback as n parallel, individually resumable windows.
+func backfill(ctx, actx workflow.Context, sem workflow.Semaphore, in model.SyncWorkflowInput, stream string, from, to time.Time, n int) model.StreamResult {
+	var windows []model.Window
+	// Version 1: the connection's window count (default 2) instead of one window per day, which
+	// cost a partial page per day (1.025x the minimal requests for 200k threats, 1.18x for 100k
+	// alerts) and a workflow activity per day.
+	if workflow.GetVersion(ctx, "backfill-windows", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		windows = SplitDayWindows(from, to)
+	} else {
+		if n <= 0 {
+			n = model.DefaultBackfillWindows
+		}
+		windows = SplitWindows(from, to, n)
+	}
 	results := make([]model.StreamResult, len(windows))
 	wg := workflow.NewWaitGroup(ctx)
 	for i, w := range windows {

@@ -256,7 +256,7 @@ func TestSyncWorkflowAllStreamsFailingIsFailed(t *testing.T) {
 
 func TestSyncWorkflowFirstSyncBackfillsLookbackInParallelWindows(t *testing.T) {
 	h := newSyncHarness(t, nil)
-	h.plans[model.StreamThreats] = model.StreamPlan{Stream: model.StreamThreats, Lookback: 10 * 24 * time.Hour} // no watermark yet
+	h.plans[model.StreamThreats] = model.StreamPlan{Stream: model.StreamThreats, Lookback: 10 * 24 * time.Hour, Windows: 10} // no watermark yet
 	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: "c1", Seq: 1, Streams: []string{model.StreamThreats, model.StreamAgents}, Mode: model.ModeFull})
 	require.Equal(t, model.RunSuccess, sum.Status)
 
@@ -272,7 +272,7 @@ func TestSyncWorkflowFirstSyncBackfillsLookbackInParallelWindows(t *testing.T) {
 			deltas = append(deltas, in.Stream)
 		}
 	}
-	require.Len(t, windows, 10, "one window per day of lookback")
+	require.Len(t, windows, 10, "the plan's window count")
 	// The windows tile [t0-10d, t0) exactly, each with its own walk ID and checkpoint.
 	seen := map[string]bool{}
 	cover := time.Duration(0)
@@ -307,19 +307,42 @@ func TestSyncWorkflowRequestedBackfillDoesNotMoveWatermark(t *testing.T) {
 			n++
 		}
 	}
-	require.Equal(t, 30, n)
+	require.Equal(t, model.DefaultBackfillWindows, n, "a plan without a window count gets the default")
 	require.Empty(t, h.watermarks, "a requested backfill re-reads; the committed watermark stays")
+}
+
+// A sync that started before the backfill-windows change replays with its day windows.
+func TestSyncWorkflowBeforeWindowsVersionKeepsDayWindows(t *testing.T) {
+	h := newSyncHarness(t, nil)
+	h.env.OnGetVersion("backfill-windows", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.plans[model.StreamAlerts] = model.StreamPlan{Stream: model.StreamAlerts, Lookback: 12 * 24 * time.Hour, Windows: 3}
+	sum := h.run(t, model.SyncWorkflowInput{ConnectionID: "c1", Seq: 1, Streams: []string{model.StreamAlerts}, Mode: model.ModeDelta})
+	require.Equal(t, model.RunSuccess, sum.Status)
+	n := 0
+	for _, in := range h.inputs {
+		if in.Window != nil {
+			n++
+		}
+	}
+	require.Equal(t, 12, n, "one window per day, as before the change")
 }
 
 func TestSplitWindows(t *testing.T) {
 	from := t0.Add(-90 * 24 * time.Hour)
-	ws := workflows.SplitWindows(from, t0)
-	require.Len(t, ws, workflows.MaxBackfillWindows)
-	require.Equal(t, from, ws[0].From)
-	require.Equal(t, t0, ws[len(ws)-1].To)
-	for i := 1; i < len(ws); i++ {
-		require.Equal(t, ws[i-1].To, ws[i].From, "contiguous, half-open")
+	for _, n := range []int{1, 2, 7, workflows.MaxBackfillWindows} {
+		ws := workflows.SplitWindows(from, t0, n)
+		require.Len(t, ws, n)
+		require.Equal(t, from, ws[0].From)
+		require.Equal(t, t0, ws[len(ws)-1].To)
+		for i := 1; i < len(ws); i++ {
+			require.Equal(t, ws[i-1].To, ws[i].From, "contiguous, half-open")
+		}
 	}
-	require.Len(t, workflows.SplitWindows(t0.Add(-time.Hour), t0), 1)
-	require.Empty(t, workflows.SplitWindows(t0, t0))
+	require.Len(t, workflows.SplitWindows(from, t0, 1000), workflows.MaxBackfillWindows)
+	require.Len(t, workflows.SplitWindows(from, t0, 0), 1)
+	require.Empty(t, workflows.SplitWindows(t0, t0, 2))
+	// The plan of workflows started before the change: one window per day, at most 64.
+	require.Len(t, workflows.SplitDayWindows(from, t0), workflows.MaxBackfillWindows)
+	require.Len(t, workflows.SplitDayWindows(t0.Add(-30*24*time.Hour), t0), 30)
+	require.Len(t, workflows.SplitDayWindows(t0.Add(-time.Hour), t0), 1)
 }
