@@ -95,6 +95,8 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			errs = append(errs, fmt.Errorf("METRICS_ADDR=%q is not host:port (e.g. 127.0.0.1:9090)", c.MetricsAddr))
 		}
+	} else if c.MetricsPprof {
+		errs = append(errs, errors.New("METRICS_PPROF=true needs METRICS_ADDR (the profiler is served there, e.g. METRICS_ADDR=127.0.0.1:9090)"))
 	}
 	if c.MaxConcurrentActivities < 1 {
 		errs = append(errs, fmt.Errorf("WORKER_MAX_CONCURRENT_ACTIVITIES=%d must be at least 1", c.MaxConcurrentActivities))

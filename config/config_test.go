@@ -26,3 +26,25 @@ func TestHeartbeatTimeoutBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestPprofNeedsMetricsAddr(t *testing.T) {
+	t.Setenv("METRICS_PPROF", "true")
+	t.Setenv("METRICS_ADDR", "")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "METRICS_PPROF=true needs METRICS_ADDR") {
+		t.Fatalf("METRICS_PPROF without METRICS_ADDR: err %v", err)
+	}
+	t.Setenv("METRICS_ADDR", "127.0.0.1:9090")
+	if _, err := Load(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The default soft memory limit follows the page budget.
+func TestMemoryLimit(t *testing.T) {
+	if got := (&Config{PagesInFlight: 6}).MemoryLimit(); got != 160<<20 {
+		t.Fatalf("6 pages: %d MiB, want 160", got>>20)
+	}
+	if got := (&Config{PagesInFlight: 64}).MemoryLimit(); got != (64+16*64)<<20 {
+		t.Fatalf("64 pages: %d MiB", got>>20)
+	}
+}

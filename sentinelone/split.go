@@ -14,8 +14,7 @@ import (
 // top-level members and data items are sliced out of it in place; the items share the body.
 //
 // Only valid JSON reaches the scanner below, so it needs to track strings and nesting only.
-// Anything else goes through the encoding/json path (decodeEnvelopeJSON), which produces the
-// same errors as before.
+// Anything else goes through fastjson (encoding/json's errors), as before.
 
 // splitEnvelope finds the data, pagination and errors members of a valid JSON object, as
 // encoding/json would fill envelope: keys match case-insensitively and a repeated key's last

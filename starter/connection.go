@@ -503,7 +503,9 @@ func (e *env) update(args []string) error {
 	if *tz != "" {
 		s.Timezone = *tz
 	}
-	if *windows != 0 {
+	windowsSet := false
+	fs.Visit(func(f *flag.Flag) { windowsSet = windowsSet || f.Name == "backfill-windows" })
+	if windowsSet {
 		if *windows < 1 || *windows > workflows.MaxBackfillWindows {
 			return usageErr("--backfill-windows=%d must be between 1 and %d", *windows, workflows.MaxBackfillWindows)
 		}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"sync"
 )
 
@@ -29,13 +28,15 @@ type tableGrowth struct {
 }
 
 type growth struct {
-	known   bool  // size read from pg_class
-	size    int64 // rows at the last analysis (or pg_class.reltuples when first seen)
-	pending int64 // rows inserted since
+	known      bool  // size read from pg_class
+	size       int64 // rows at the last analysis (or pg_class.reltuples when first seen)
+	analyzedAt int64 // size before the last requested analysis (failed restores it)
+	pending    int64 // rows inserted since
 }
 
-// inserted records n rows inserted into table and analyzes it when they reach its size.
-func (g *tableGrowth) inserted(ctx context.Context, s *Store, table string, n int64) error {
+// inserted records n rows inserted into table and analyzes it when they reach its size. If the
+// size cannot be read or the analysis fails, the rows count again with the next page's.
+func (g *tableGrowth) inserted(ctx context.Context, s *Store, table string, n int64) {
 	g.mu.Lock()
 	known := g.tables[table] != nil && g.tables[table].known
 	g.mu.Unlock()
@@ -44,17 +45,25 @@ func (g *tableGrowth) inserted(ctx context.Context, s *Store, table string, n in
 		// A table that already holds many rows needs no analysis for a few more.
 		var tuples float64
 		if err := s.db.GetContext(ctx, &tuples, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, table); err != nil {
-			return fmt.Errorf("reading the size of %s: %w", table, err)
+			return // not known yet: read again with the next page
 		}
 		size = int64(max(tuples, 0)) // -1: never analyzed
 	}
 	if !g.add(table, n, size) {
-		return nil
+		return
 	}
 	if _, err := s.db.ExecContext(ctx, `ANALYZE `+table+` (connection_id, record_key)`); err != nil {
-		return fmt.Errorf("analyzing %s: %w", table, err)
+		g.failed(table)
 	}
-	return nil
+}
+
+// failed undoes the add that asked for an analysis which then failed: the rows count again.
+func (g *tableGrowth) failed(table string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t := g.tables[table]
+	t.pending += t.size - t.analyzedAt
+	t.size = t.analyzedAt
 }
 
 // add counts n rows inserted into table (size: its pg_class size, if it was not known yet);
@@ -77,6 +86,7 @@ func (g *tableGrowth) add(table string, n, size int64) bool {
 	if t.pending < max(analyzeMinRows, t.size) {
 		return false
 	}
+	t.analyzedAt = t.size
 	t.size += t.pending
 	t.pending = 0
 	return true

@@ -25,3 +25,13 @@ func TestTableGrowthAnalyzesGeometrically(t *testing.T) {
 	assert.False(t, g.add("agents", 0, 5), "the size is read once")
 	assert.True(t, g.add("agents", 1, 5))
 }
+
+// A failed analysis gives its rows back: the next page asks again.
+func TestTableGrowthRetriesFailedAnalysis(t *testing.T) {
+	var g tableGrowth
+	assert.True(t, g.add("alerts", 1000, 0))
+	g.failed("alerts")
+	assert.True(t, g.add("alerts", 1, 0), "1,001 rows pending again")
+	assert.False(t, g.add("alerts", 1000, 0))
+	assert.True(t, g.add("alerts", 1, 0), "doubled from 1,001")
+}

@@ -227,9 +227,9 @@ var ErrWalkSuperseded = errors.New("walk superseded by a newer walk")
 func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
 	pc, err := s.commitPage(ctx, p)
 	if err == nil && s.isPG && pc.Inserted > 0 {
-		if aerr := s.growth.inserted(ctx, s, p.Table.Name, pc.Inserted); aerr != nil {
-			return pc, aerr
-		}
+		// Statistics are a hint to the planner and the page is committed: a failed analysis
+		// (e.g. the walk was cancelled meanwhile) is retried with the next page, not reported.
+		s.growth.inserted(ctx, s, p.Table.Name, pc.Inserted)
 	}
 	return pc, err
 }

@@ -219,6 +219,9 @@ func remediation(errType string) string {
 // BackfillConcurrency bounds the backfill windows walked at once across a sync's streams.
 const BackfillConcurrency = 4
 
+// MinBackfillWindow is the shortest window a lookback is split into.
+const MinBackfillWindow = time.Minute
+
 // MaxBackfillWindows bounds how many windows a lookback is split into.
 const MaxBackfillWindows = 64
 
@@ -261,13 +264,15 @@ func SplitDayWindows(from, to time.Time) []model.Window {
 }
 
 // SplitWindows divides [from, to) into n equal, contiguous, half-open windows (n is clamped to
-// 1..MaxBackfillWindows).
+// 1..MaxBackfillWindows, and so that no window is shorter than MinBackfillWindow: a window's
+// checkpoint is named after its start to the second, and two windows sharing one would
+// supersede each other's walk).
 func SplitWindows(from, to time.Time, n int) []model.Window {
 	span := to.Sub(from)
 	if span <= 0 {
 		return nil
 	}
-	n = max(1, min(n, MaxBackfillWindows))
+	n = max(1, min(n, MaxBackfillWindows, int(span/MinBackfillWindow)))
 	size := span / time.Duration(n)
 	out := make([]model.Window, 0, n)
 	for i := 0; i < n; i++ {

@@ -341,6 +341,9 @@ func TestSplitWindows(t *testing.T) {
 	require.Len(t, workflows.SplitWindows(from, t0, 1000), workflows.MaxBackfillWindows)
 	require.Len(t, workflows.SplitWindows(from, t0, 0), 1)
 	require.Empty(t, workflows.SplitWindows(t0, t0, 2))
+	// No window is shorter than a minute (checkpoints are named after a window's start second).
+	require.Len(t, workflows.SplitWindows(t0.Add(-time.Second), t0, 2), 1)
+	require.Len(t, workflows.SplitWindows(t0.Add(-3*time.Minute), t0, 64), 3)
 	// The plan of workflows started before the change: one window per day, at most 64.
 	require.Len(t, workflows.SplitDayWindows(from, t0), workflows.MaxBackfillWindows)
 	require.Len(t, workflows.SplitDayWindows(t0.Add(-30*24*time.Hour), t0), 30)
