@@ -213,10 +213,19 @@ func classify(stream string, err error) error {
 	return err
 }
 
-// heartbeat records progress so the server knows the walk is alive; the durable progress is the store's checkpoint.
+// heartbeat records progress so the server knows the walk is alive; the durable progress is the
+// store's checkpoint.
+//
+// The context passed to the SDK must not be one of ours that we cancel: the SDK sends throttled
+// heartbeats up to 2 s later from a goroutine holding the ctx of the call that opened the
+// throttle window, and when that RPC fails with context.Canceled it cancels the whole activity.
+// A walk's pipeline ctx is cancelled when the walk returns, so work that followed a walk in the
+// same activity (the alerts status refresh) was cancelled ~2 s in and retried by Temporal: on
+// 100k alerts every delta's refresh ran twice (bench: "RecordActivityHeartbeat with error:
+// context canceled"). WithoutCancel keeps the activity's values, not our cancellations.
 func heartbeat(ctx context.Context, details any) {
 	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details)
+		activity.RecordHeartbeat(context.WithoutCancel(ctx), details)
 	}
 }
 

@@ -138,11 +138,11 @@ func (b *bench) report() string {
 			continue
 		}
 		fmt.Fprintf(&s, "- **%s**: full sync (mode %s), %d fetched / %d inserted, %d windows, wall (starter) %.2fs; fetch-only %d records in %d requests %.2fs, with the worker's published client limits %.2fs (%.0f rec/s); COPY %d rows %.2fs (durable, indexed: %.2fs). "+
-			"Delta after changing %d: %s mode, %d fetched, %d updated, %d refreshed by ID, %.2fs, %d requests. History: %d runs, %d events in all, largest payload %d B encrypted / %d B plain (%s), %d record strings searched, found: %d.",
+			"Delta after changing %d: %s mode, %d fetched, %d updated, %d refreshed by ID, %.2fs, %d requests (%d of them by ID; the full sync: %d). History: %d runs, %d events in all, largest payload %d B encrypted / %d B plain (%s), %d record strings searched, found: %d.",
 			r.Stream, r.Full.Mode, r.Full.Fetched, r.Full.Inserted, r.Full.Windows, r.Full.Wall.Seconds(),
 			r.FetchRecords, r.FetchRequests, r.FetchDur.Seconds(), r.FetchPubDur.Seconds(), rate(r.FetchRecords, r.FetchPubDur),
 			r.CopyRows, r.CopyDur.Seconds(), r.DurableCopyDur.Seconds(),
-			r.Changed, r.Delta.Mode, r.Delta.Fetched, r.Delta.Updated, r.Delta.Refreshed, r.Delta.Duration.Seconds(), r.Delta.Requests,
+			r.Changed, r.Delta.Mode, r.Delta.Fetched, r.Delta.Updated, r.Delta.Refreshed, r.Delta.Duration.Seconds(), r.Delta.Requests, r.Delta.ByID, r.Full.ByID,
 			r.History.Runs, r.History.TotalEvents, r.History.LargestPayload, r.History.LargestPlain, r.History.LargestWhere, r.Markers, len(r.History.RecordDataFound))
 		if r.API != nil {
 			fmt.Fprintf(&s, " API run: %d records in %.2fs (%.0f rec/s), %d requests, %d × 429.", r.API.Fetched, r.API.Duration.Seconds(),

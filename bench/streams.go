@@ -98,6 +98,7 @@ type runResult struct {
 	Updated    int64
 	Requests   int   // GETs on the stream's path the simulator logged
 	Status429  int   // of which 429
+	ByID       int   // of which asked for records by ID (the alerts status refresh)
 	PeakRSS    int64 // VmHWM bytes
 	Status     string
 	Mode       string
@@ -215,6 +216,9 @@ func (b *bench) measureSync(id string, def streamDef, w *worker, sim *simulator.
 		// The stream's list path and its sub-paths (vulnerabilities: /risks/cves lookups).
 		if q.Method == "GET" && strings.HasPrefix(q.Path, simulator.APIPrefix+def.path) {
 			r.Requests++
+			if v, err := url.ParseQuery(q.RawQuery); err == nil && v.Get("ids") != "" {
+				r.ByID++
+			}
 			if q.Status == 429 {
 				r.Status429++
 			}
