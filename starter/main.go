@@ -47,7 +47,8 @@ Usage:
   starter connection list
   starter connection delete ID [--purge]
   starter connection pause ID | resume ID
-  starter connection update ID [--schedule S] [--timezone TZ] [--streams ..] [--start-at T] [--end-at T] [--backfill-windows N]
+  starter connection update ID [--schedule S] [--timezone TZ] [--streams ..] [--start-at T] [--end-at T]
+                              [--routes-file F] [--backfill-windows N]
   starter sync ID [--streams a,b] [--full] [--backfill 30d] [--wait]
   starter rotate-token ID --token-file PATH|-
   starter status ID
