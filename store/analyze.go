@@ -35,7 +35,8 @@ type growth struct {
 }
 
 // inserted records n rows inserted into table and analyzes it when they reach its size. If the
-// size cannot be read or the analysis fails, the rows count again with the next page's.
+// table's size cannot be read, these rows go uncounted (the size is read again with the next
+// page); if the analysis fails, its rows count again.
 func (g *tableGrowth) inserted(ctx context.Context, s *Store, table string, n int64) {
 	g.mu.Lock()
 	known := g.tables[table] != nil && g.tables[table].known
@@ -45,7 +46,7 @@ func (g *tableGrowth) inserted(ctx context.Context, s *Store, table string, n in
 		// A table that already holds many rows needs no analysis for a few more.
 		var tuples float64
 		if err := s.db.GetContext(ctx, &tuples, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, table); err != nil {
-			return // not known yet: read again with the next page
+			return // unknown still: the next page reads it again
 		}
 		size = int64(max(tuples, 0)) // -1: never analyzed
 	}
