@@ -62,6 +62,14 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.routeBackfill, "route-backfill", false, "let routes fire for records read by the first sync's lookback backfill")
 }
 
+// checkBackfillWindows validates --backfill-windows (create and update).
+func checkBackfillWindows(n int) error {
+	if n < 1 || n > workflows.MaxBackfillWindows {
+		return fmt.Errorf("--backfill-windows=%d must be between 1 and %d", n, workflows.MaxBackfillWindows)
+	}
+	return nil
+}
+
 var numericID = regexp.MustCompile(`^[0-9]{15,20}$`)
 
 // settings validates the flags into connection settings; the console URL comes back normalised.
@@ -113,8 +121,8 @@ func (f *connFlags) settings() (string, model.ConnectionSettings, error) {
 	if s.Overlap, err = parseDuration(f.overlap); err != nil {
 		errs = append(errs, "--overlap: "+err.Error())
 	}
-	if f.backfillWindows < 1 || f.backfillWindows > workflows.MaxBackfillWindows {
-		errs = append(errs, fmt.Sprintf("--backfill-windows=%d must be between 1 and %d", f.backfillWindows, workflows.MaxBackfillWindows))
+	if err := checkBackfillWindows(f.backfillWindows); err != nil {
+		errs = append(errs, err.Error())
 	}
 	s.BackfillWindows = f.backfillWindows
 	if s.AlertRefresh, err = parseDuration(f.alertRefresh); err != nil {
@@ -506,8 +514,8 @@ func (e *env) update(args []string) error {
 	windowsSet := false
 	fs.Visit(func(f *flag.Flag) { windowsSet = windowsSet || f.Name == "backfill-windows" })
 	if windowsSet {
-		if *windows < 1 || *windows > workflows.MaxBackfillWindows {
-			return usageErr("--backfill-windows=%d must be between 1 and %d", *windows, workflows.MaxBackfillWindows)
+		if err := checkBackfillWindows(*windows); err != nil {
+			return usageErr("%v", err)
 		}
 		s.BackfillWindows = *windows
 	}
