@@ -32,6 +32,9 @@ type Activities struct {
 	StreamConcurrency int
 	// PageSlots bounds the pages every walk of the worker holds at once (nil: unbounded).
 	PageSlots PageSlots
+	// PageCommits is how many pages of a walk commit at once (SYNC_PAGE_COMMITS; 0 = the
+	// default; SQLite commits one at a time whatever this says).
+	PageCommits int
 	// HeartbeatTimeout of stream walks (SYNC_HEARTBEAT_TIMEOUT; 0 = the workflow's default).
 	HeartbeatTimeout time.Duration
 	// Temporal starts routed user workflows (nil: workflow routes fail and retry).

@@ -92,6 +92,7 @@ func walkApplications(ctx context.Context, a *Activities, client *sentinelone.Cl
 				}
 				res.Requests++
 				meta.Now = time.Now().UTC()
+				meta.ValidJSON = apps.Valid && p.Valid // both pages' bodies were checked
 				recs := make([]store.Record, 0, len(p.Data))
 				for j, e := range p.Data {
 					r, err := ocsf.Software(apps.Data[i], e, meta)

@@ -463,7 +463,9 @@ func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 // transforms them (OCSF, flat rows, page joins), and this loop commits them in order. While
 // page N commits, page N+1 is transformed and page N+2 fetched; a CPU profile of the serial
 // version (bench/results.md) showed fetch+decode, transform and the PostgreSQL commit each
-// taking a third of the walk. Unbuffered hand-offs bound memory to three pages per walk.
+// taking a third of the walk. On PostgreSQL two pages commit at once, on two connections,
+// the later one moving the checkpoint only after the earlier one committed (store/pending.go).
+// Unbuffered hand-offs and the worker's page slots bound the memory.
 func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn *store.Connection, spec streamSpec, table store.Table,
 	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor *string, meta ocsf.Meta, walkStart time.Time, res *model.StreamResult) error {
 	slots := &slotHolder{slots: a.PageSlots}
@@ -524,6 +526,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		pc := &pageCtx{a: a, conn: conn, client: client, walkStart: walkStart, stream: in.Stream}
 		for msg = range fetched {
 			meta.Now = time.Now().UTC()
+			meta.ValidJSON = msg.page.Valid // the page's body was checked once: not each record again
 			pc.meta = meta
 			msg.recs, msg.bad, msg.err = transformPage(ctx, spec, pc, msg.page.Data)
 			select {
@@ -538,17 +541,13 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 	}()
 	full := mode == model.ModeFull
 	route := router(conn, in.Stream, mode == model.ModeBackfill, in.RouteBackfill)
-	for msg := range ready {
-		res.Requests++
-		p := msg.page
-		if err := msg.err; err != nil {
-			return err // lookups (CVE details, hosts) failed: retryable; a stage panic is not
-		}
-		for _, q := range msg.bad {
-			a.logQuarantined(in.ConnectionID, q)
-		}
-		pc, err := a.Store.CommitPage(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
-			NextCursor: msg.next, TotalItems: p.TotalItems, Fetched: int64(len(p.Data)), Records: msg.recs, Quarantined: msg.bad, Router: route})
+	// Up to Store.PageCommits pages commit at once, each waiting for the one before it to commit
+	// before it moves the checkpoint (store/pending.go). They are settled here in walk order.
+	var queue []pendingPage
+	settle := func() error {
+		f := queue[0]
+		queue = queue[1:]
+		pc, err := f.commit.Wait()
 		if err != nil {
 			if errors.Is(err, store.ErrWalkSuperseded) {
 				return temporal.NewNonRetryableApplicationError(err.Error(), "Superseded", err)
@@ -556,7 +555,8 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			return err
 		}
 		slots.release() // the page is committed: its memory can go
-		*cursor = msg.next
+		p := f.msg.page
+		*cursor = f.msg.next
 		res.Pages++
 		res.Fetched += int64(len(p.Data))
 		res.Inserted += pc.Inserted
@@ -570,6 +570,47 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			a.OnPage(in.ConnectionID, in.Stream, pc, len(p.Data))
 		}
 		heartbeat(ctx, walkProgress{Pages: res.Pages, Fetched: res.Fetched})
+		return nil
+	}
+	// fail settles the pages still committing (so the cursor and the counts say what was
+	// committed) and returns the walk's first error.
+	fail := func(err error) error {
+		earlier := false
+		for len(queue) > 0 {
+			if serr := settle(); serr != nil && !earlier {
+				err, earlier = serr, true // an earlier page failed first (later ones rolled back after it)
+			}
+		}
+		return err
+	}
+	limit := a.Store.PageCommits(a.PageCommits)
+	for msg := range ready {
+		res.Requests++
+		if err := msg.err; err != nil {
+			return fail(err) // lookups (CVE details, hosts) failed: retryable; a stage panic is not
+		}
+		for _, q := range msg.bad {
+			a.logQuarantined(in.ConnectionID, q)
+		}
+		keys := msg.keys()
+		// Two pending pages must not share a record key: the later one would hold that row's
+		// lock while it waits for the earlier one, which may need it (store/pending.go).
+		for len(queue) > 0 && (len(queue) >= limit || anyShares(queue, keys)) {
+			if err := settle(); err != nil {
+				return fail(err)
+			}
+		}
+		var prev *store.PendingCommit
+		if len(queue) > 0 {
+			prev = queue[len(queue)-1].commit
+		}
+		c := a.Store.StartCommit(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
+			NextCursor: msg.next, TotalItems: msg.page.TotalItems, Fetched: int64(len(msg.page.Data)), Records: msg.recs,
+			Quarantined: msg.bad, Router: route, Prev: prev})
+		queue = append(queue, pendingPage{commit: c, msg: msg, keys: keys})
+	}
+	if err := fail(nil); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err // the transform stage stopped early: the walk did not finish
@@ -578,6 +619,47 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		return err
 	}
 	return nil
+}
+
+// pendingPage is a page of a walk whose commit is running.
+type pendingPage struct {
+	commit *store.PendingCommit
+	msg    pageMsg
+	keys   map[string]struct{}
+}
+
+// keys are the record keys a page's commit locks: its records' and its quarantined records'.
+func (m *pageMsg) keys() map[string]struct{} {
+	k := make(map[string]struct{}, len(m.recs)+len(m.bad))
+	for i := range m.recs {
+		k[m.recs[i].Key] = struct{}{}
+	}
+	for i := range m.bad {
+		k[m.bad[i].Key] = struct{}{}
+	}
+	return k
+}
+
+func (p pendingPage) sharesKey(keys map[string]struct{}) bool {
+	small, big := keys, p.keys
+	if len(small) > len(big) {
+		small, big = big, small
+	}
+	for k := range small {
+		if _, ok := big[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func anyShares(queue []pendingPage, keys map[string]struct{}) bool {
+	for _, p := range queue {
+		if p.sharesKey(keys) {
+			return true
+		}
+	}
+	return false
 }
 
 // slotHolder is one walk's share of the worker's page budget.
@@ -710,6 +792,7 @@ func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Clie
 		}
 		res.Requests++
 		meta.Now = time.Now().UTC()
+		meta.ValidJSON = p.Valid
 		recs := make([]store.Record, 0, len(p.Data))
 		var bad []store.Quarantined
 		for _, raw := range p.Data {

@@ -43,6 +43,9 @@ type Config struct {
 	// being transformed or being committed): the worker's memory stays flat however many
 	// connections, streams and backfill windows run.
 	PagesInFlight int `env:"SYNC_MAX_PAGES_IN_FLIGHT" envDefault:"6"`
+	// PageCommits is how many pages of one walk commit at once on PostgreSQL (store/pending.go);
+	// SQLite always commits one at a time.
+	PageCommits int `env:"SYNC_PAGE_COMMITS" envDefault:"3"`
 	// HeartbeatTimeout is how long a stream walk may go without a heartbeat before Temporal
 	// hands it to another worker (the time a killed worker's walk waits before it resumes).
 	HeartbeatTimeout time.Duration `env:"SYNC_HEARTBEAT_TIMEOUT" envDefault:"1m"`
@@ -103,6 +106,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PagesInFlight < 1 || c.PagesInFlight > 256 {
 		errs = append(errs, fmt.Errorf("SYNC_MAX_PAGES_IN_FLIGHT=%d must be between 1 and 256", c.PagesInFlight))
+	}
+	if c.PageCommits < 1 || c.PageCommits > 8 {
+		errs = append(errs, fmt.Errorf("SYNC_PAGE_COMMITS=%d must be between 1 and 8 (1 commits a walk's pages one after another)", c.PageCommits))
 	}
 	if c.StreamConcurrency < 1 || c.StreamConcurrency > 6 {
 		errs = append(errs, fmt.Errorf("SYNC_STREAM_CONCURRENCY=%d must be between 1 and 6", c.StreamConcurrency))

@@ -48,3 +48,24 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("64 pages: %d MiB", got>>20)
 	}
 }
+
+func TestPageCommitsBounds(t *testing.T) {
+	t.Setenv("SYNC_PAGE_COMMITS", "")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PageCommits != 3 {
+		t.Fatalf("default SYNC_PAGE_COMMITS = %d, want 3", c.PageCommits)
+	}
+	for v, ok := range map[string]bool{"1": true, "8": true, "0": false, "9": false} {
+		t.Setenv("SYNC_PAGE_COMMITS", v)
+		_, err := Load()
+		if ok != (err == nil) {
+			t.Errorf("SYNC_PAGE_COMMITS=%s: err %v", v, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "SYNC_PAGE_COMMITS="+v) {
+			t.Errorf("SYNC_PAGE_COMMITS=%s: the error does not name the setting: %v", v, err)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // StreamAlerts is the stream / log name of STAR / custom-rule alert records.
@@ -318,7 +317,7 @@ func alertUpdatedAt(ai *s1AlertInfo) time.Time {
 // reportedAt, else createdAt. raw is hashed exactly as received.
 func Alert(raw json.RawMessage, m Meta) (*AlertRecord, error) {
 	var a s1Alert
-	if err := fastjson.Unmarshal(raw, &a); err != nil {
+	if err := m.decode(raw, &a); err != nil {
 		return nil, decodeError("alert", err)
 	}
 	id := a.AlertInfo.AlertID.String()

@@ -20,5 +20,17 @@ func BenchmarkAgent(b *testing.B) {
 				}
 			}
 		})
+		// As walks decode: the page was validated, each record is not checked again.
+		b.Run(name+"/valid-page", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			m := testMeta
+			m.ValidJSON = true
+			for b.Loop() {
+				if _, err := Agent(raw, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -31,6 +31,7 @@ func FuzzThreat(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		sameTrusted(t, raw, func(r []byte, m Meta) (*ThreatRecord, error) { return Threat(r, m) })
 		r, err := Threat(raw, testMeta)
 		if err != nil {
 			if r != nil {

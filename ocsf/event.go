@@ -23,6 +23,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"time"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // OCSF identifiers used by this package.
@@ -56,6 +58,17 @@ type Meta struct {
 	ConsoleURL     string    // console base URL (metadata.product.url_string)
 	ProductVersion string    // connector version (metadata.loggers[0].version, transformation_info)
 	Now            time.Time // collection time (metadata.logged_time, processed_time)
+	// ValidJSON says the raw records are known to be valid JSON and valid UTF-8 (their page's
+	// body passed both checks: sentinelone.Page.Valid), so decoding skips the per-record check.
+	ValidJSON bool
+}
+
+// decode unmarshals a source record, trusting m.ValidJSON.
+func (m Meta) decode(raw []byte, v any) error {
+	if m.ValidJSON {
+		return fastjson.UnmarshalValid(raw, v)
+	}
+	return fastjson.Unmarshal(raw, v)
 }
 
 // Record is what every transform returns: the upsert key, the delta watermark, the hash of

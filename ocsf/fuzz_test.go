@@ -25,6 +25,7 @@ func FuzzAgent(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		sameTrusted(t, raw, func(r []byte, m Meta) (*AgentRecord, error) { return Agent(r, m) })
 		r, err := Agent(raw, testMeta)
 		if err != nil {
 			if r != nil {

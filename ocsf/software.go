@@ -147,12 +147,12 @@ type softwareExtras struct {
 func Software(app json.RawMessage, endpoint json.RawMessage, m Meta) (*SoftwareRecord, error) {
 	var a s1InventoryApp
 	if len(app) > 0 {
-		if err := fastjson.Unmarshal(app, &a); err != nil {
+		if err := m.decode(app, &a); err != nil {
 			return nil, decodeError("application", err)
 		}
 	}
 	var e s1AppEndpoint
-	if err := fastjson.Unmarshal(endpoint, &e); err != nil {
+	if err := m.decode(endpoint, &e); err != nil {
 		return nil, decodeError("application endpoint", err)
 	}
 	epID := e.EndpointID.String()

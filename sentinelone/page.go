@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
@@ -19,6 +20,9 @@ type Page struct {
 	Data       []json.RawMessage // never nil after a successful List; empty when data was null/[]
 	NextCursor string            // cursor for the next page; "" on the last page
 	TotalItems int64             // pagination.totalItems (or totalCount); 0 when absent/null
+	// Valid says every item of Data is valid JSON and valid UTF-8: the whole body passed both
+	// checks (decoders may then skip checking each item again, see ocsf.Meta.ValidJSON).
+	Valid bool
 }
 
 // envelope is the tolerant wire shape of every response.
@@ -112,6 +116,7 @@ func decodePage(body []byte) (*Page, []errorEntry, error) {
 		return nil, apiErrs, errors.New(`"data" is not an array (this endpoint returns an object: use ListObject)`)
 	}
 	p.Data = splitArray(d) // valid JSON (decodeEnvelope accepted body); the items share body (split.go)
+	p.Valid = utf8.Valid(d)
 	return p, apiErrs, nil
 }
 

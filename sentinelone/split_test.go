@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -65,6 +66,7 @@ func referencePage(body []byte) (*Page, []errorEntry, error) {
 // splitSeeds are the inputs where a hand-written scanner goes wrong: escapes, nesting,
 // brackets inside strings, odd keys, repeated keys, whitespace, scalars as items.
 var splitSeeds = []string{
+	"{\"data\":[{\"id\":\"bad \xff utf-8\"},{\"id\":\"ok\"}]}",
 	`{"data":[{"a":"x\"]}"},{"b":["}",{"c":"\\"}]}],"pagination":{"nextCursor":"n","totalItems":2}}`,
 	` { "data" : [ 1 , -2.5e3 , "s" , true , false , null , [ ] , { } ] , "pagination" : null } `,
 	`{"DATA":[{"id":"upper"}],"Pagination":{"nextCursor":null}}`,
@@ -122,6 +124,13 @@ func comparePages(t *testing.T, body []byte) {
 		if !within(body, item) {
 			t.Fatalf("%q: item %d is a copy, not a slice of the body", body, i)
 		}
+		// What ocsf.Meta.ValidJSON relies on: a Valid page's items need no check of their own.
+		if got.Valid && (!json.Valid(item) || !utf8.Valid(item)) {
+			t.Fatalf("%q: the page says Valid but item %d is not valid JSON and UTF-8", body, i)
+		}
+	}
+	if allValid := utf8.Valid(body); allValid && len(got.Data) > 0 && !got.Valid {
+		t.Fatalf("%q: a valid UTF-8 page is not marked Valid", body)
 	}
 }
 

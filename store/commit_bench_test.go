@@ -88,6 +88,42 @@ func BenchmarkCommitPageAgents(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*npages*1000)/b.Elapsed().Seconds(), "rec/s")
 	})
+	// As walks commit on PostgreSQL: up to Store.PageCommits pages at once, in walk order.
+	b.Run("commit-overlapped", func(b *testing.B) {
+		for range b.N {
+			run++
+			conn := fmt.Sprintf("c%d", run)
+			walk := conn + ":w"
+			if _, _, err := st.BeginWalk(ctx, conn, "agents", walk, "full", ""); err != nil {
+				b.Fatal(err)
+			}
+			var pending []*store.PendingCommit
+			for j, recs := range pages {
+				next := "more"
+				if j == len(pages)-1 {
+					next = ""
+				}
+				if len(pending) >= st.PageCommits(0) {
+					if _, err := pending[0].Wait(); err != nil {
+						b.Fatal(err)
+					}
+					pending = pending[1:]
+				}
+				p := &store.Page{ConnectionID: conn, Table: table, WalkID: walk, Full: true,
+					NextCursor: next, Fetched: int64(len(recs)), Records: recs}
+				if len(pending) > 0 {
+					p.Prev = pending[len(pending)-1]
+				}
+				pending = append(pending, st.StartCommit(ctx, p))
+			}
+			for _, c := range pending {
+				if _, err := c.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*npages*1000)/b.Elapsed().Seconds(), "rec/s")
+	})
 	copyInto := func(b *testing.B, name, ddl string) {
 		db := st.DB()
 		if _, err := db.ExecContext(ctx, ddl); err != nil {

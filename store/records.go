@@ -207,6 +207,8 @@ type Page struct {
 	// Router names the routes a stored change fires (nil: no routing); the outbox rows are
 	// written in the page's transaction.
 	Router func(r *Record, trigger string) []string
+	// Prev is the walk's previous page while it still commits (StartCommit; nil: none).
+	Prev *PendingCommit
 }
 
 // PageCounts is what committing a page did.
@@ -225,23 +227,44 @@ var ErrWalkSuperseded = errors.New("walk superseded by a newer walk")
 // the watermark moves to the highest source timestamp the walk committed, and a full walk marks
 // the rows it did not see as removed.
 func (s *Store) CommitPage(ctx context.Context, p *Page) (PageCounts, error) {
-	pc, err := s.commitPage(ctx, p)
-	if err == nil && s.isPG && pc.Inserted > 0 {
-		// Statistics are a hint to the planner and the page is committed: a failed analysis
-		// (e.g. the walk was cancelled meanwhile) is retried with the next page, not reported.
-		s.growth.inserted(ctx, s, p.Table.Name, pc.Inserted)
+	pc, err := s.commitPage(ctx, p, nil)
+	if err == nil {
+		s.analyzeHint(ctx, p, pc)
 	}
 	return pc, err
 }
 
-func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, error) {
-	var pc PageCounts
+// analyzeHint counts a committed page's inserted rows towards its table's next ANALYZE.
+func (s *Store) analyzeHint(ctx context.Context, p *Page, pc PageCounts) {
+	if s.isPG && pc.Inserted > 0 {
+		// Statistics are a hint to the planner and the page is committed: a failed analysis
+		// (e.g. the walk was cancelled meanwhile) is retried with the next page, not reported.
+		s.growth.inserted(ctx, s, p.Table.Name, pc.Inserted)
+	}
+}
+
+// commitPage runs a page's transaction; ended (if set) learns its outcome as soon as the
+// transaction is over (nil: committed), before the caller's after-commit work.
+func (s *Store) commitPage(ctx context.Context, p *Page, ended func(error)) (pc PageCounts, err error) {
+	if ended != nil {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("committing a %s page panicked: %v; the page was rolled back, nothing is lost — report this", p.Table.Stream, r)
+			}
+			ended(err)
+		}()
+	}
 	recs := dedupe(p.Records)
 	ckpt := p.Checkpoint
 	if ckpt == "" {
 		ckpt = p.Table.Stream
 	}
-	err := s.inTx(ctx, func(tx *sqlxTx) error {
+	err = s.inTx(ctx, func(tx *sqlxTx) error {
+		if s.isPG {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+pageLockTimeout+`'`); err != nil {
+				return fmt.Errorf("starting the %s page: %w", p.Table.Stream, err)
+			}
+		}
 		st, err := getStreamState(ctx, tx, tx.Rebind, p.ConnectionID, ckpt)
 		if err != nil {
 			return err
@@ -256,10 +279,10 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, error) {
 		}
 		var write, ins, upd []Record
 		var same []string
-		maxUpd := st.WalkMaxUpdated
+		var pageMax time.Time
 		for _, r := range recs {
-			if r.SourceUpdatedAt.After(maxUpd) {
-				maxUpd = r.SourceUpdatedAt
+			if r.SourceUpdatedAt.After(pageMax) {
+				pageMax = r.SourceUpdatedAt
 			}
 			old, ok := existing[r.Key]
 			switch {
@@ -303,6 +326,25 @@ func (s *Store) commitPage(ctx context.Context, p *Page) (PageCounts, error) {
 				return err
 			}
 			pc.Quarantined = int64(len(p.Quarantined))
+		}
+		if p.Prev != nil {
+			// The rows are written; the checkpoint follows the previous page (pending.go).
+			if s.beforePrevWait != nil {
+				s.beforePrevWait(p)
+			}
+			if err := p.Prev.waitCommitted(ctx); err != nil {
+				return err
+			}
+			if st, err = getStreamState(ctx, tx, tx.Rebind, p.ConnectionID, ckpt); err != nil {
+				return err
+			}
+			if st.WalkID != p.WalkID {
+				return fmt.Errorf("%s walk %s: %w (now %s)", p.Table.Stream, p.WalkID, ErrWalkSuperseded, st.WalkID)
+			}
+		}
+		maxUpd := st.WalkMaxUpdated
+		if pageMax.After(maxUpd) {
+			maxUpd = pageMax
 		}
 		final := p.NextCursor == ""
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE stream_state SET walk_cursor = ?, walk_max_updated = ?,

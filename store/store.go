@@ -33,6 +33,8 @@ type Store struct {
 	isPG bool
 	// beforeCopy (tests only) runs between existing() and the COPY of a page's new rows.
 	beforeCopy func()
+	// beforePrevWait (tests only) runs when a page has written its rows and waits for its Prev.
+	beforePrevWait func(p *Page)
 	now        func() time.Time
 	growth     tableGrowth // inserts per table since its last ANALYZE (analyze.go)
 }
@@ -137,6 +139,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlxTx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			_ = tx.Rollback() // give the connection back before the panic goes on
+			panic(r)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err

@@ -35,6 +35,20 @@ func Unmarshal(data []byte, v any) error {
 	return json.Unmarshal(data, v)
 }
 
+// UnmarshalValid is Unmarshal for data the caller has already proved to be valid JSON and
+// valid UTF-8 (e.g. an item of a page whose whole body passed both checks): it skips the
+// per-call validators, which a CPU profile of a full sync put at ~11% of the worker's CPU,
+// redundant with the page's own check. Same result and errors as Unmarshal on such input.
+func UnmarshalValid(data []byte, v any) error {
+	if fast(data, v) == nil {
+		return nil
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
+	}
+	return json.Unmarshal(data, v)
+}
+
 func fast(data []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
