@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -195,7 +196,7 @@ func (e *env) baseEnv() []string {
 		"TEMPORAL_TASK_QUEUE="+e.taskQueue,
 		"DATABASE_URL="+e.dbURL,
 		"CONNECTOR_ENCRYPTION_KEY="+e.key,
-		"LOG_LEVEL=info",
+		"LOG_LEVEL="+cmp.Or(os.Getenv("BENCH_LOG_LEVEL"), "info"),
 		"LOG_FORMAT=json",
 	)
 }

@@ -15,6 +15,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// Log times carry milliseconds: a delta sync takes about a second, and per-second stamps
+// could not tell where it went.
+func init() { zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00" }
+
 // New returns a logger writing to w (os.Stderr when nil) at level in format "json" or "console".
 func New(w io.Writer, level, format string) zerolog.Logger {
 	if w == nil {
