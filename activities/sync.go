@@ -584,7 +584,30 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		return err
 	}
 	limit := a.Store.PageCommits(a.PageCommits)
-	for msg := range ready {
+	for {
+		// A finished commit is settled at once, whether or not another page is ready: it holds a
+		// page slot, and the walk's next page (or another walk's) may be waiting for that slot.
+		var oldest <-chan struct{}
+		if len(queue) > 0 {
+			oldest = queue[0].commit.Done()
+		}
+		recv := ready
+		if len(queue) >= limit {
+			recv = nil // the next page waits for a commit to finish
+		}
+		var msg pageMsg
+		var ok bool
+		select {
+		case <-oldest:
+			if err := settle(); err != nil {
+				return fail(err)
+			}
+			continue
+		case msg, ok = <-recv:
+		}
+		if !ok {
+			break
+		}
 		res.Requests++
 		if err := msg.err; err != nil {
 			return fail(err) // lookups (CVE details, hosts) failed: retryable; a stage panic is not
@@ -595,7 +618,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		keys := msg.keys()
 		// Two pending pages must not share a record key: the later one would hold that row's
 		// lock while it waits for the earlier one, which may need it (store/pending.go).
-		for len(queue) > 0 && (len(queue) >= limit || anyShares(queue, keys)) {
+		for len(queue) > 0 && anyShares(queue, keys) {
 			if err := settle(); err != nil {
 				return fail(err)
 			}

@@ -204,3 +204,18 @@ func TestE2ETorqEachDocumentedFilter(t *testing.T) {
 		require.ElementsMatch(t, want, keysOf(h.stored(id, ex.stream)), "%s %s=%s", ex.stream, ex.key, ex.value)
 	}
 }
+
+// TestE2ETightPageBudgetParallelWindows: backfill windows walk in parallel, several pages each,
+// with a worker page budget smaller than their pipelines. A finished page commit holds a page
+// slot until its walk settles it; a walk that settled only when its next page arrived
+// deadlocked here, each walk's fetcher waiting for a slot the other walk's finished commit held.
+func TestE2ETightPageBudgetParallelWindows(t *testing.T) {
+	h := newHarness(t, harnessOpts{agents: 50, sim: simulator.Options{Threats: 12000, ThreatSpan: 29 * 24 * time.Hour}})
+	h.startWorker("SYNC_MAX_PAGES_IN_FLIGHT=2", "SYNC_PAGE_COMMITS=3")
+	h.create("tight", "--streams", "threats", "--lookback", "30d", "--backfill-windows", "3", "--skip-test")
+	sum := h.waitRun("tight", 0, "", 5*time.Minute)
+	require.Equal(t, model.RunSuccess, sum.Status, "%+v", sum)
+	th := streamResult(sum, model.StreamThreats)
+	require.Equal(t, int64(12000), th.Inserted, "%+v", th)
+	require.Equal(t, h.sim.Truth("threats"), h.stored("tight", model.StreamThreats), "every threat exactly once, as the console has it")
+}

@@ -40,6 +40,9 @@ type PendingCommit struct {
 	err       error
 }
 
+// Done is closed when the commit is over (Wait then returns at once).
+func (c *PendingCommit) Done() <-chan struct{} { return c.done }
+
 // Wait blocks until the commit is over and returns what CommitPage would have.
 func (c *PendingCommit) Wait() (PageCounts, error) {
 	<-c.done
