@@ -5,7 +5,6 @@ import (
 	"errors"
 	"reflect"
 	"time"
-
 )
 
 // StreamAlerts is the stream / log name of STAR / custom-rule alert records.

@@ -31,9 +31,15 @@ func sameTrusted[R any](t *testing.T, raw []byte, transform func([]byte, Meta) (
 
 func TestValidJSONDecodesTheSame(t *testing.T) {
 	for dir, check := range map[string]func(*testing.T, []byte){
-		"agents":  func(t *testing.T, b []byte) { sameTrusted(t, b, func(r []byte, m Meta) (*AgentRecord, error) { return Agent(r, m) }) },
-		"threats": func(t *testing.T, b []byte) { sameTrusted(t, b, func(r []byte, m Meta) (*ThreatRecord, error) { return Threat(r, m) }) },
-		"alerts":  func(t *testing.T, b []byte) { sameTrusted(t, b, func(r []byte, m Meta) (*AlertRecord, error) { return Alert(r, m) }) },
+		"agents": func(t *testing.T, b []byte) {
+			sameTrusted(t, b, func(r []byte, m Meta) (*AgentRecord, error) { return Agent(r, m) })
+		},
+		"threats": func(t *testing.T, b []byte) {
+			sameTrusted(t, b, func(r []byte, m Meta) (*ThreatRecord, error) { return Threat(r, m) })
+		},
+		"alerts": func(t *testing.T, b []byte) {
+			sameTrusted(t, b, func(r []byte, m Meta) (*AlertRecord, error) { return Alert(r, m) })
+		},
 	} {
 		files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
 		if err != nil || len(files) == 0 {

@@ -35,8 +35,8 @@ type Store struct {
 	beforeCopy func()
 	// beforePrevWait (tests only) runs when a page has written its rows and waits for its Prev.
 	beforePrevWait func(p *Page)
-	now        func() time.Time
-	growth     tableGrowth // inserts per table since its last ANALYZE (analyze.go)
+	now            func() time.Time
+	growth         tableGrowth // inserts per table since its last ANALYZE (analyze.go)
 }
 
 // Open connects to DATABASE_URL (postgres://… or sqlite://PATH) and applies pending migrations.
