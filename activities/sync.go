@@ -548,6 +548,9 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		f := queue[0]
 		queue = queue[1:]
 		pc, err := f.commit.Wait()
+		if a.CommitSlots != nil {
+			<-a.CommitSlots // the commit is over: another walk's page may start
+		}
 		if err != nil {
 			if errors.Is(err, store.ErrWalkSuperseded) {
 				return temporal.NewNonRetryableApplicationError(err.Error(), "Superseded", err)
@@ -584,6 +587,8 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		return err
 	}
 	limit := a.Store.PageCommits(a.PageCommits)
+	beat := time.NewTicker(2 * time.Second) // well inside the shortest SYNC_HEARTBEAT_TIMEOUT (10s)
+	defer beat.Stop()
 	for {
 		// A finished commit is settled at once, whether or not another page is ready: it holds a
 		// page slot, and the walk's next page (or another walk's) may be waiting for that slot.
@@ -622,6 +627,28 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			if err := settle(); err != nil {
 				return fail(err)
 			}
+		}
+		// The worker's commit budget (shared by all its walks): wait for a slot, settling this
+		// walk's finished commits meanwhile (they may be what the budget waits for).
+		for a.CommitSlots != nil {
+			var oldest <-chan struct{}
+			if len(queue) > 0 {
+				oldest = queue[0].commit.Done()
+			}
+			select {
+			case a.CommitSlots <- struct{}{}:
+			case <-oldest:
+				if err := settle(); err != nil {
+					return fail(err)
+				}
+				continue
+			case <-beat.C:
+				heartbeat(ctx, nil) // other walks hold the budget
+				continue
+			case <-ctx.Done():
+				return fail(ctx.Err())
+			}
+			break
 		}
 		var prev *store.PendingCommit
 		if len(queue) > 0 {

@@ -43,9 +43,9 @@ type Config struct {
 	// being transformed or being committed): the worker's memory stays flat however many
 	// connections, streams and backfill windows run.
 	PagesInFlight int `env:"SYNC_MAX_PAGES_IN_FLIGHT" envDefault:"6"`
-	// PageCommits is how many pages of one walk commit at once on PostgreSQL (store/pending.go);
-	// SQLite always commits one at a time.
-	PageCommits int `env:"SYNC_PAGE_COMMITS" envDefault:"3"`
+	// PageCommits is how many pages commit at once on PostgreSQL, per walk and in all for the
+	// worker's walks together (store/pending.go); SQLite commits a walk's pages one at a time.
+	PageCommits int `env:"SYNC_PAGE_COMMITS" envDefault:"2"`
 	// HeartbeatTimeout is how long a stream walk may go without a heartbeat before Temporal
 	// hands it to another worker (the time a killed worker's walk waits before it resumes).
 	HeartbeatTimeout time.Duration `env:"SYNC_HEARTBEAT_TIMEOUT" envDefault:"1m"`

@@ -55,8 +55,8 @@ func TestPageCommitsBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.PageCommits != 3 {
-		t.Fatalf("default SYNC_PAGE_COMMITS = %d, want 3", c.PageCommits)
+	if c.PageCommits != 2 {
+		t.Fatalf("default SYNC_PAGE_COMMITS = %d, want 2", c.PageCommits)
 	}
 	for v, ok := range map[string]bool{"1": true, "8": true, "0": false, "9": false} {
 		t.Setenv("SYNC_PAGE_COMMITS", v)

@@ -209,9 +209,10 @@ func TestE2ETorqEachDocumentedFilter(t *testing.T) {
 // with a worker page budget smaller than their pipelines. A finished page commit holds a page
 // slot until its walk settles it; a walk that settled only when its next page arrived
 // deadlocked here, each walk's fetcher waiting for a slot the other walk's finished commit held.
+// The windows also share the worker's commit slots.
 func TestE2ETightPageBudgetParallelWindows(t *testing.T) {
 	h := newHarness(t, harnessOpts{agents: 50, sim: simulator.Options{Threats: 12000, ThreatSpan: 29 * 24 * time.Hour}})
-	h.startWorker("SYNC_MAX_PAGES_IN_FLIGHT=2", "SYNC_PAGE_COMMITS=3")
+	h.startWorker("SYNC_MAX_PAGES_IN_FLIGHT=2", "SYNC_PAGE_COMMITS=2") // 3 windows share 2 page and 2 commit slots
 	h.create("tight", "--streams", "threats", "--lookback", "30d", "--backfill-windows", "3", "--skip-test")
 	sum := h.waitRun("tight", 0, "", 5*time.Minute)
 	require.Equal(t, model.RunSuccess, sum.Status, "%+v", sum)

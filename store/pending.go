@@ -62,10 +62,15 @@ func (c *PendingCommit) waitCommitted(ctx context.Context) error {
 	}
 }
 
-// DefaultPageCommits is how many pages of a walk commit at once on PostgreSQL by default
-// (SYNC_PAGE_COMMITS). BenchmarkCommitPageAgents on the 2-core bench host: 2,704 rec/s one at
-// a time, 3,846 with two, 4,412 with three, 4,506 with four.
-const DefaultPageCommits = 3
+// DefaultPageCommits is how many pages commit at once on PostgreSQL by default, per walk and
+// per worker (SYNC_PAGE_COMMITS). BenchmarkCommitPageAgents on the 2-core bench host (the store
+// alone): 2,704 rec/s one at a time, 3,846 with two, 4,412 with three, 4,506 with four. In the
+// full bench, where the worker, the simulator, Temporal and PostgreSQL share those 2 cores,
+// three let the threats and alerts backfills (2 windows each) run 6 commits at once: threats
+// peaked at 232 MB RSS and, capped at 3 per worker, the host was so loaded that heartbeats
+// timed out and both walks were retried. Two is the default; a larger PostgreSQL host can
+// take more.
+const DefaultPageCommits = 2
 
 // PageCommits is how many pages of one walk may commit at once: want (0: DefaultPageCommits)
 // on PostgreSQL, one on SQLite, which has a single writer.

@@ -80,8 +80,8 @@ func run(ctx context.Context) error {
 	m := metrics.New()
 	acts := &activities.Activities{Store: st, Keys: keys, Log: log, Version: version, Temporal: c,
 		StreamConcurrency: cfg.StreamConcurrency, HeartbeatTimeout: cfg.HeartbeatTimeout, PageSlots: activities.NewPageSlots(cfg.PagesInFlight),
-		PageCommits: cfg.PageCommits,
-		OnRequest:   m.ObserveRequest, OnPage: m.ObservePage, OnRetry: m.ObserveRetry, OnRun: m.ObserveRun,
+		PageCommits: cfg.PageCommits, CommitSlots: activities.NewPageSlots(cfg.PageCommits),
+		OnRequest: m.ObserveRequest, OnPage: m.ObservePage, OnRetry: m.ObserveRetry, OnRun: m.ObserveRun,
 		OnTokenExpiry: m.ObserveTokenExpiry}
 	w := New(c, cfg, acts)
 	if cfg.MetricsAddr != "" {
