@@ -592,10 +592,6 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 	for {
 		// A finished commit is settled at once, whether or not another page is ready: it holds a
 		// page slot, and the walk's next page (or another walk's) may be waiting for that slot.
-		var oldest <-chan struct{}
-		if len(queue) > 0 {
-			oldest = queue[0].commit.Done()
-		}
 		recv := ready
 		if len(queue) >= limit {
 			recv = nil // the next page waits for a commit to finish
@@ -603,7 +599,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		var msg pageMsg
 		var ok bool
 		select {
-		case <-oldest:
+		case <-oldestDone(queue):
 			if err := settle(); err != nil {
 				return fail(err)
 			}
@@ -631,13 +627,9 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		// The worker's commit budget (shared by all its walks): wait for a slot, settling this
 		// walk's finished commits meanwhile (they may be what the budget waits for).
 		for a.CommitSlots != nil {
-			var oldest <-chan struct{}
-			if len(queue) > 0 {
-				oldest = queue[0].commit.Done()
-			}
 			select {
 			case a.CommitSlots <- struct{}{}:
-			case <-oldest:
+			case <-oldestDone(queue):
 				if err := settle(); err != nil {
 					return fail(err)
 				}
@@ -676,6 +668,15 @@ type pendingPage struct {
 	commit *store.PendingCommit
 	msg    pageMsg
 	keys   map[string]struct{}
+}
+
+// oldestDone is closed when the walk's oldest pending commit is over (nil, never ready, when
+// none is pending).
+func oldestDone(queue []pendingPage) <-chan struct{} {
+	if len(queue) == 0 {
+		return nil
+	}
+	return queue[0].commit.Done()
 }
 
 // keys are the record keys a page's commit locks: its records' and its quarantined records'.

@@ -11,23 +11,25 @@ func BenchmarkAgent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
+		benchTransform(b, name, raw, func(m Meta) error { _, err := Agent(raw, m); return err })
+	}
+}
+
+// benchTransform benchmarks one transform of raw as walks decode it (valid-page: the page was
+// validated, each record is not checked again) and as any other caller does.
+func benchTransform(b *testing.B, name string, raw []byte, transform func(Meta) error) {
+	trusted := testMeta
+	trusted.ValidJSON = true
+	for _, c := range []struct {
+		sub string
+		m   Meta
+	}{{name, testMeta}, {name + "/valid-page", trusted}} {
+		m := c.m
+		b.Run(c.sub, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
-				if _, err := Agent(raw, testMeta); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		// As walks decode: the page was validated, each record is not checked again.
-		b.Run(name+"/valid-page", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(raw)))
-			m := testMeta
-			m.ValidJSON = true
-			for b.Loop() {
-				if _, err := Agent(raw, m); err != nil {
+				if err := transform(m); err != nil {
 					b.Fatal(err)
 				}
 			}

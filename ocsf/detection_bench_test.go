@@ -11,27 +11,7 @@ func BenchmarkThreat(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(raw)))
-			for b.Loop() {
-				if _, err := Threat(raw, testMeta); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		// As walks decode: the page was validated, each record is not checked again.
-		b.Run(name+"/valid-page", func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(raw)))
-			m := testMeta
-			m.ValidJSON = true
-			for b.Loop() {
-				if _, err := Threat(raw, m); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		benchTransform(b, name, raw, func(m Meta) error { _, err := Threat(raw, m); return err })
 	}
 }
 
