@@ -221,16 +221,31 @@ func freeAddr() string {
 func (e *env) startWorker() (*worker, error) {
 	w := &worker{metricsAddr: freeAddr(), done: make(chan error, 1)}
 	w.cmd = exec.Command(filepath.Join(e.binDir, "worker"))
-	w.cmd.Env = append(e.baseEnv(), "METRICS_ADDR="+w.metricsAddr)
+	w.cmd.Env = append(append(e.baseEnv(), "METRICS_ADDR="+w.metricsAddr), workerOnlyEnv()...)
 	w.cmd.Stdout, w.cmd.Stderr = e.logFile, e.logFile
 	if err := w.cmd.Start(); err != nil {
 		return nil, err
 	}
 	go func() { w.done <- w.cmd.Wait() }()
+	logf("worker pid %d, metrics on http://%s/metrics", w.cmd.Process.Pid, w.metricsAddr)
 	e.mu.Lock()
 	e.workers = append(e.workers, w)
 	e.mu.Unlock()
 	return w, nil
+}
+
+// workerOnlyEnv turns BENCH_WORKER_X=v into X=v for the workers alone (the starter shares the
+// configuration parser and would refuse some of them, e.g. METRICS_PPROF without METRICS_ADDR):
+// BENCH_WORKER_METRICS_PPROF=true serves the profiler on the worker's metrics address, which
+// the bench logs.
+func workerOnlyEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if rest, ok := strings.CutPrefix(kv, "BENCH_WORKER_"); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
 
 func (w *worker) pid() int { return w.cmd.Process.Pid }
