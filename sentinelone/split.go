@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // Zero-copy decoding of a list response. A page of 1,000 threats is ~6.5 MB of JSON, and
@@ -15,12 +17,18 @@ import (
 //
 // Only valid JSON reaches the scanner below, so it needs to track strings and nesting only.
 // Anything else goes through fastjson (encoding/json's errors), as before.
+//
+// The check is segmentio/encoding's Valid, not encoding/json's: a CPU profile of a 200k-threat
+// backfill put encoding/json.Valid on the pages at 13 % of the worker's CPU, and on a page of
+// 1,000 threats (6.5 MB) segmentio's runs at 1,607 MB/s against 385 MB/s. It must never accept
+// what encoding/json rejects (FuzzValidJSON); were it to reject what encoding/json accepts, the
+// page would only take the slower fastjson path.
 
 // splitEnvelope finds the data, pagination and errors members of a valid JSON object, as
 // encoding/json would fill envelope: keys match case-insensitively and a repeated key's last
 // value wins. ok is false when b is not a valid JSON object.
 func splitEnvelope(b []byte) (env envelope, ok bool) {
-	if !json.Valid(b) {
+	if !validJSON(b) {
 		return env, false
 	}
 	i := skipSpace(b, 0)
@@ -60,6 +68,9 @@ func splitEnvelope(b []byte) (env envelope, ok bool) {
 		i = skipSpace(b, i+1) // past ','
 	}
 }
+
+// validJSON reports whether b is one valid JSON value (see the top of this file).
+func validJSON(b []byte) bool { return segjson.Valid(b) }
 
 // foldEq is encoding/json's field-name match: Unicode case folding ("DATA", "ſ" for "s").
 func foldEq(key []byte, name string) bool {

@@ -95,6 +95,24 @@ func FuzzSplitPage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) { comparePages(t, body) })
 }
 
+// FuzzValidJSON: the fast validity check never accepts what encoding/json rejects (the
+// zero-copy split trusts it), and it agrees with encoding/json on the seeds.
+func FuzzValidJSON(f *testing.F) {
+	seeds := append(append([]string{}, pageSeeds...), splitSeeds...)
+	seeds = append(seeds, `"\ud800"`, "\"\xff\"", `{"a":1,}`, `[1 2]`, `01`, `1e`, `-`, `"\u00g0"`, "\"\t\"", `{"a" 1}`, ` {} `, `nul`)
+	for _, s := range seeds {
+		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			f.Fatalf("%q: validJSON %v, encoding/json %v", s, got, want)
+		}
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if validJSON(b) && !json.Valid(b) {
+			t.Fatalf("%q: validJSON accepts what encoding/json rejects", b)
+		}
+	})
+}
+
 func comparePages(t *testing.T, body []byte) {
 	t.Helper()
 	got, gotErrs, err := decodePage(body)
