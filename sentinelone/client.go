@@ -269,7 +269,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	data, err := readBody(resp)
 	if err != nil {
 		return nil, status, c.transportErr(ctx, rctx, r.method, path, err)
 	}
@@ -280,6 +280,24 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 		return nil, status, c.apiError(r.method, path, resp, data)
 	}
 	return data, status, nil
+}
+
+// readBody reads at most maxBodyBytes+1 bytes of resp's body. When the length is announced, the
+// buffer is allocated once at that size: io.ReadAll grows a 6.5 MB page of threats from 512 bytes
+// by repeated doubling, and an allocation profile of a threats backfill put io.ReadAll first, at
+// 20 % of all bytes allocated (1.47 GB in 20 s). Bodies without a length (compressed or
+// chunked) are read as before.
+func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, maxBodyBytes+1)
+	n := resp.ContentLength
+	if n <= 0 || n > maxBodyBytes {
+		return io.ReadAll(r)
+	}
+	// bytes.Buffer.ReadFrom keeps bytes.MinRead free before each read, including the last one
+	// that sees EOF; with that slack it never grows.
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 func (c *Client) transportErr(parent, rctx context.Context, method, path string, err error) error {

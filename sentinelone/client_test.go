@@ -7,11 +7,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -536,6 +538,40 @@ func assertNoTokenFragment(t *testing.T, s string) {
 	for i := 0; i+12 <= len(testToken); i++ {
 		if strings.Contains(s, testToken[i:i+12]) {
 			t.Fatalf("token fragment %q leaked in %q", testToken[i:i+12], s)
+		}
+	}
+}
+
+// TestReadBodyAllocatesOnceForAnnouncedLength: a body with a Content-Length is read into one
+// buffer of that size (plus bytes.MinRead), not grown by doubling; one without is read whole.
+func TestReadBodyAllocatesOnceForAnnouncedLength(t *testing.T) {
+	body := bytes.Repeat([]byte(`{"id":"1234567890"},`), 300_000) // 6 MB, like a page of threats
+	for _, announced := range []bool{true, false} {
+		resp := func() *http.Response {
+			r := &http.Response{Body: io.NopCloser(bytes.NewReader(body)), ContentLength: -1}
+			if announced {
+				r.ContentLength = int64(len(body))
+			}
+			return r
+		}
+		got, err := readBody(resp())
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("announced=%v: %d bytes, err %v; want the %d-byte body", announced, len(got), err, len(body))
+		}
+		if !announced {
+			continue
+		}
+		if c := cap(got); c != len(body)+bytes.MinRead {
+			t.Fatalf("buffer capacity %d, want %d: it grew", c, len(body)+bytes.MinRead)
+		}
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		if _, err := readBody(resp()); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&ms1)
+		if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > uint64(len(body))+64<<10 {
+			t.Fatalf("reading a %d-byte body allocated %d bytes", len(body), alloc)
 		}
 	}
 }
