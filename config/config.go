@@ -42,7 +42,7 @@ type Config struct {
 	// PagesInFlight bounds the pages all walks of this worker hold in memory at once (fetched,
 	// being transformed or being committed): the worker's memory stays flat however many
 	// connections, streams and backfill windows run.
-	PagesInFlight int `env:"SYNC_MAX_PAGES_IN_FLIGHT" envDefault:"6"`
+	PagesInFlight int `env:"SYNC_MAX_PAGES_IN_FLIGHT" envDefault:"4"`
 	// PageCommits is how many pages commit at once on PostgreSQL, per walk and in all for the
 	// worker's walks together (store/pending.go); SQLite commits a walk's pages one at a time.
 	PageCommits int `env:"SYNC_PAGE_COMMITS" envDefault:"2"`
@@ -121,14 +121,21 @@ func (c *Config) Validate() error {
 }
 
 // MemoryLimit is the worker's default soft memory limit (runtime/debug.SetMemoryLimit) when
-// GOMEMLIMIT is not set: a base for the runtime, the SDK and the caches plus 16 MiB per page
-// of SYNC_MAX_PAGES_IN_FLIGHT. A heap profile of a 200k-threat backfill (the largest pages:
-// ~6 MB of raw JSON and ~5 MB of OCSF events each) held 107 MB live with 6 pages in flight;
-// without a limit the GC lets the heap grow to twice that before collecting, and the worker
-// peaked at 330 MB RSS. The limit is soft: when live memory needs more, the GC runs more
-// often (at most half the CPU, the runtime's own cap) instead of failing.
+// GOMEMLIMIT is not set: a base for the runtime, the SDK, the caches and the GC's headroom plus
+// 16 MiB per page of SYNC_MAX_PAGES_IN_FLIGHT (a page of 1,000 threats, the largest, holds
+// ~6.5 MB of raw JSON and ~5 MB of OCSF events). Without a limit the GC lets the heap grow to
+// twice the live size before collecting (a 200k-threat backfill peaked at 330 MB RSS). The
+// limit is soft: when live memory needs more, the GC runs more often (at most half the CPU)
+// instead of failing.
+//
+// The headroom is what decides the GC's cost. On the bench's 2-core host the worker and
+// PostgreSQL share the CPU, so the GC's share is taken from the database: a 200k-threat
+// backfill with 6 pages under 160 MiB (64 + 16 × 6) spent ~25 % of the worker's CPU in the GC
+// and ran at 0.74-0.77 × the COPY ceiling; with 4 pages under the same 160 MiB (96 + 16 × 4)
+// the worker used 67 % of a core instead of 82 % and the backfill ran at 0.81-0.87 ×, with
+// peak RSS 182-186 MB.
 func (c *Config) MemoryLimit() int64 {
-	return (64 + 16*int64(c.PagesInFlight)) << 20
+	return (96 + 16*int64(c.PagesInFlight)) << 20
 }
 
 // Bounds of SYNC_HEARTBEAT_TIMEOUT: below 10s an in-activity page retry backoff (up to 8s)

@@ -41,10 +41,10 @@ func TestPprofNeedsMetricsAddr(t *testing.T) {
 
 // The default soft memory limit follows the page budget.
 func TestMemoryLimit(t *testing.T) {
-	if got := (&Config{PagesInFlight: 6}).MemoryLimit(); got != 160<<20 {
-		t.Fatalf("6 pages: %d MiB, want 160", got>>20)
+	if got := (&Config{PagesInFlight: 4}).MemoryLimit(); got != 160<<20 {
+		t.Fatalf("4 pages: %d MiB, want 160", got>>20)
 	}
-	if got := (&Config{PagesInFlight: 64}).MemoryLimit(); got != (64+16*64)<<20 {
+	if got := (&Config{PagesInFlight: 64}).MemoryLimit(); got != (96+16*64)<<20 {
 		t.Fatalf("64 pages: %d MiB", got>>20)
 	}
 }
