@@ -5,8 +5,10 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -51,6 +53,37 @@ type Activities struct {
 	OnRetry       func(connectionID, stream string)
 	OnRun         func(connectionID string, sum model.RunSummary)
 	OnTokenExpiry func(connectionID string, expires time.Time)
+
+	// limiters are the client-side rate buckets of each connection's token on this worker
+	// (connection ID → *tokenLimiters): S1 counts requests per token, so every walk of a
+	// connection (streams, backfill windows, retries) shares one budget and one back-off.
+	limiters sync.Map
+}
+
+type tokenLimiters struct {
+	token [sha256.Size]byte // the token they count for (a rotated token starts afresh)
+	l     *sentinelone.Limiters
+}
+
+// limitersFor returns the shared buckets of connection id's token.
+func (a *Activities) limitersFor(id, token string) *sentinelone.Limiters {
+	sum := sha256.Sum256([]byte(token))
+	if v, ok := a.limiters.Load(id); ok && v.(*tokenLimiters).token == sum {
+		return v.(*tokenLimiters).l
+	}
+	fresh := &tokenLimiters{token: sum, l: sentinelone.NewLimiters(a.RateLimits)}
+	for {
+		v, loaded := a.limiters.LoadOrStore(id, fresh)
+		if !loaded {
+			return fresh.l
+		}
+		if cur := v.(*tokenLimiters); cur.token == sum {
+			return cur.l
+		}
+		if a.limiters.CompareAndSwap(id, v, fresh) { // the token was rotated
+			return fresh.l
+		}
+	}
 }
 
 // connection loads a stored connection and opens its token (active, or pending for rotation).
@@ -81,6 +114,7 @@ func (a *Activities) connection(ctx context.Context, id string, pending bool) (*
 
 func (a *Activities) client(c *store.Connection, token string) (*sentinelone.Client, error) {
 	opts := conncheck.ClientOptions(c.ConsoleURL, token, c.Settings, a.RateLimits)
+	opts.Limiters = a.limitersFor(c.ID, token)
 	if a.OnRequest != nil {
 		id := c.ID
 		opts.OnRequest = func(method, path string, status int, d time.Duration) { a.OnRequest(id, method, path, status, d) }

@@ -73,6 +73,15 @@ func (r *streamResult) minCeiling() float64 {
 	return math.Min(f, c)
 }
 
+// fetchPubUtil is apiUtil for the fetch-only walk under S1's limits (the client alone).
+func (r *streamResult) fetchPubUtil() float64 {
+	if r.Def.limit == 0 || r.FetchPubDur <= 0 {
+		return math.NaN()
+	}
+	ok := r.FetchPubReqs - r.FetchPub429
+	return float64(max(0, ok-r.Def.burst)) / r.FetchPubDur.Seconds() / r.Def.limit
+}
+
 // apiUtil is the steady-state share of the API ceiling used: requests beyond the bucket's
 // burst per second of the run, over the published limit.
 func (r *streamResult) apiUtil() float64 {
@@ -137,10 +146,10 @@ func (b *bench) report() string {
 				r.Stream, r.Stream, firstLine(r.NotImplemented), r.N, rate(r.FetchRecords, r.FetchDur), r.FetchRequests)
 			continue
 		}
-		fmt.Fprintf(&s, "- **%s**: full sync (mode %s), %d fetched / %d inserted, %d windows, wall (starter) %.2fs; fetch-only %d records in %d requests %.2fs, with the worker's published client limits %.2fs (%.0f rec/s); COPY %d rows %.2fs (durable, indexed: %.2fs). "+
+		fmt.Fprintf(&s, "- **%s**: full sync (mode %s), %d fetched / %d inserted, %d windows, wall (starter) %.2fs; fetch-only %d records in %d requests %.2fs, with the worker's published client limits and the simulator enforcing them %.2fs (%.0f rec/s, %d requests, %d × 429); COPY %d rows %.2fs (durable, indexed: %.2fs). "+
 			"Delta after changing %d: %s mode, %d fetched, %d updated, %d refreshed by ID, %.2fs, %d requests (%d of them by ID; the full sync: %d). History: %d runs, %d events in all, largest payload %d B encrypted / %d B plain (%s), %d record strings searched, found: %d.",
 			r.Stream, r.Full.Mode, r.Full.Fetched, r.Full.Inserted, r.Full.Windows, r.Full.Wall.Seconds(),
-			r.FetchRecords, r.FetchRequests, r.FetchDur.Seconds(), r.FetchPubDur.Seconds(), rate(r.FetchRecords, r.FetchPubDur),
+			r.FetchRecords, r.FetchRequests, r.FetchDur.Seconds(), r.FetchPubDur.Seconds(), rate(r.FetchRecords, r.FetchPubDur), r.FetchPubReqs, r.FetchPub429,
 			r.CopyRows, r.CopyDur.Seconds(), r.DurableCopyDur.Seconds(),
 			r.Changed, r.Delta.Mode, r.Delta.Fetched, r.Delta.Updated, r.Delta.Refreshed, r.Delta.Duration.Seconds(), r.Delta.Requests, r.Delta.ByID, r.Full.ByID,
 			r.History.Runs, r.History.TotalEvents, r.History.LargestPayload, r.History.LargestPlain, r.History.LargestWhere, r.Markers, len(r.History.RecordDataFound))
@@ -197,13 +206,23 @@ func (b *bench) targets() string {
 		line(len(r.History.RecordDataFound) == 0, "%s no record data in workflow history (%d record strings searched in raw events and decrypted payloads)%s",
 			r.Stream, r.Markers, foundList(r.History.RecordDataFound))
 		line(r.Full.PeakRSS <= 200<<20, "%s worker peak RSS %.1f MB ≤ 200 MB", r.Stream, mb(r.Full.PeakRSS))
+		if r.Def.limit > 0 && r.FetchPubDur > 0 {
+			storm := r.FetchPub429 > max(1, r.FetchPubReqs/100)
+			line(r.fetchPubUtil() >= 0.9 && !storm, "%s client under S1's limit (%g req/s, burst %d; fetch-only walk, the simulator enforcing): %.0f%% of the API ceiling, %d × 429 of %d requests",
+				r.Stream, r.Def.limit, r.Def.burst, 100*r.fetchPubUtil(), r.FetchPub429, r.FetchPubReqs)
+		}
 		if r.API != nil {
 			if r.APILimit > 0 {
 				storm := r.API.Status429 > max(1, r.API.Requests/100)
-				line(r.apiUtil() >= 0.9 && !storm, "%s under S1's limit (%g req/s, burst %d): %.0f%% of the API ceiling (%.0f rec/s), %d × 429 of %d requests (storm = more than 1%%)",
+				line(r.apiUtil() >= 0.9 && !storm, "%s full sync under S1's limit (%g req/s, burst %d): %.0f%% of the API ceiling (%.0f rec/s), %d × 429 of %d requests (storm = more than 1%%)",
 					r.Stream, r.APILimit, r.APIBurst, 100*r.apiUtil(), r.APILimit*1000, r.API.Status429, r.API.Requests)
+				if ceil := math.Min(r.APILimit*1000, fr); ceil > 0 {
+					fmt.Fprintf(&s, "- INFO %s the full sync under S1's limit ran at %.0f rec/s = %.2f × min(API ceiling %.0f, the same sync without limits %.0f): the limits cost %.0f%% of the rate the database allows\n",
+						r.Stream, rate(r.API.Fetched, r.API.Duration), rate(r.API.Fetched, r.API.Duration)/ceil, r.APILimit*1000, fr,
+						math.Max(0, 100*(1-rate(r.API.Fetched, r.API.Duration)/ceil)))
+				}
 			} else {
-				fmt.Fprintf(&s, "- n/a %s: S1 publishes no per-path limit for %s (the simulator enforces none; the worker's client self-limits to 10 req/s): %.0f rec/s, %d × 429\n",
+				fmt.Fprintf(&s, "- n/a %s: S1 publishes no per-path limit for %s (the simulator enforces none; the worker's client starts at 25 req/s and backs off on 429s): %.0f rec/s, %d × 429\n",
 					r.Stream, r.Def.path, rate(r.API.Fetched, r.API.Duration), r.API.Status429)
 			}
 		}

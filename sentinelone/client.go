@@ -41,7 +41,10 @@ type Options struct {
 	CAPEM             []byte        // alternative (or addition) to CAFile
 	Timeout           time.Duration // per request including body read; default 60s
 	RateLimits        []RateLimit   // nil → DefaultRateLimits(); NoRateLimits() disables
-	UserAgent         string
+	// Limiters, when set, are the buckets to use instead of new ones built from RateLimits:
+	// clients that share them share the token's budget (NewLimiters).
+	Limiters  *Limiters
+	UserAgent string
 	// OnRequest is called after every request that reached the transport, with
 	// the path relative to /web/api/v2.1 (no query), the HTTP status (0 when no
 	// response was received) and the duration. Optional; must be goroutine-safe.
@@ -81,10 +84,17 @@ type Client struct {
 	base      string // https://host[:port]
 	token     string
 	hc        *http.Client
-	limits    *limiterSet
+	limits    *Limiters
 	ua        string
 	timeout   time.Duration
 	onRequest func(method, path string, status int, d time.Duration)
+}
+
+func limitersFor(opts Options) *Limiters {
+	if opts.Limiters != nil {
+		return opts.Limiters
+	}
+	return NewLimiters(opts.RateLimits)
 }
 
 // String never includes the token.
@@ -144,7 +154,7 @@ func New(opts Options) (*Client, error) {
 			// and following could send the token or a POST elsewhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		limits:    newLimiterSet(opts.RateLimits),
+		limits:    limitersFor(opts),
 		ua:        ua,
 		timeout:   timeout,
 		onRequest: opts.OnRequest,
@@ -269,6 +279,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
+	c.limits.observe(path, status) // a 429 slows this path down; successes bring it back
 	data, err := readBody(resp)
 	if err != nil {
 		return nil, status, c.transportErr(ctx, rctx, r.method, path, err)

@@ -405,7 +405,7 @@ func TestCustomCA(t *testing.T) {
 }
 
 func TestRateLimitTable(t *testing.T) {
-	s := newLimiterSet(nil)
+	s := NewLimiters(nil)
 	tests := []struct {
 		path  string
 		rate  float64 // 0 = unlimited (nil limiter)
@@ -417,8 +417,8 @@ func TestRateLimitTable(t *testing.T) {
 		{"/threats/123/timeline", 100, 1000},
 		{"/application-management/inventory", 3, 1},
 		{"/application-management/inventory/endpoints", 3, 1},
-		{"/application-management/risks", 10, 10},
-		{"/cloud-detection/alerts", 10, 10},
+		{"/application-management/risks", 25, 1},
+		{"/cloud-detection/alerts", 25, 1},
 		{"/xdr/assets", 25, 1},
 		{"/accounts", 100, 10},
 		{"/sites", 100, 10},
@@ -441,7 +441,7 @@ func TestRateLimitTable(t *testing.T) {
 		assert.InDelta(t, tc.rate, float64(lim.Limit()), 1e-9, tc.path)
 		assert.Equal(t, tc.burst, lim.Burst(), tc.path)
 	}
-	assert.Nil(t, newLimiterSet(NoRateLimits()).forPath("/agents"))
+	assert.Nil(t, NewLimiters(NoRateLimits()).forPath("/agents"))
 }
 
 // The limiter is consulted before each request and is shared by goroutines:
@@ -574,4 +574,72 @@ func TestReadBodyAllocatesOnceForAnnouncedLength(t *testing.T) {
 			t.Fatalf("reading a %d-byte body allocated %d bytes", len(body), alloc)
 		}
 	}
+}
+
+// A 429 halves the path's rate and caps it below the rate that failed; successes bring it
+// back step by step, and after 20 steps' worth without a 429 the cap goes too.
+func TestLimitersBackOffOn429AndRecover(t *testing.T) {
+	l := NewLimiters([]RateLimit{{Prefix: "/agents", PerSecond: 20, Burst: 1}})
+	require.InDelta(t, 20, l.Rate("/agents"), 1e-9)
+	l.observe("/agents", 500) // not a rate-limit answer: no change
+	require.InDelta(t, 20, l.Rate("/agents"), 1e-9)
+	l.observe("/agents", 429)
+	require.InDelta(t, 10, l.Rate("/agents"), 1e-9)
+	l.observe("/agents", 429)
+	require.InDelta(t, 5, l.Rate("/agents"), 1e-9) // ceiling now 9
+	for range 9 {
+		l.observe("/agents", 200)
+	}
+	require.InDelta(t, 5, l.Rate("/agents"), 1e-9, "a step takes recoverAfter successes")
+	l.observe("/agents", 200)
+	require.InDelta(t, 6, l.Rate("/agents"), 1e-9) // + 20/20
+	for range 5 * recoverAfter {
+		l.observe("/agents", 200)
+	}
+	require.InDelta(t, 9, l.Rate("/agents"), 1e-9, "capped below the rate that failed")
+	// 20 steps' worth of successes since the last 429 lift the cap (14 more steps here), and
+	// 10 more steps climb from 10 to 20.
+	for range 14*recoverAfter - 1 {
+		l.observe("/agents", 200)
+	}
+	require.InDelta(t, 9, l.Rate("/agents"), 1e-9)
+	for range 1 + 10*recoverAfter {
+		l.observe("/agents", 200)
+	}
+	require.InDelta(t, 20, l.Rate("/agents"), 1e-9, "back to the configured rate once the pressure is gone")
+	for range 10 {
+		l.observe("/agents", 429)
+	}
+	require.InDelta(t, 20.0/16, l.Rate("/agents"), 1e-9, "never below a 16th of the configured rate")
+	require.Zero(t, l.Rate("/assets"), "unlimited paths stay unlimited")
+	l.observe("/assets", 429)
+	require.Nil(t, l.forPath("/assets"))
+}
+
+// Clients built with the same Limiters share the buckets, and a 429 one of them gets slows
+// the others down.
+func TestSharedLimitersAcrossClients(t *testing.T) {
+	var limited atomic.Bool
+	srv, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if limited.Load() {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, 429, `{"errors":[{"code":4290010,"detail":"Too many requests","title":"Too Many Requests"}]}`)
+			return
+		}
+		writeJSON(w, 200, `{"data":[]}`)
+	})
+	shared := NewLimiters([]RateLimit{{Prefix: "/agents", PerSecond: 20, Burst: 1}})
+	a := newTestClient(t, srv, func(o *Options) { o.Limiters = shared })
+	b := newTestClient(t, srv, func(o *Options) { o.Limiters = shared })
+	_, err := a.List(context.Background(), "/agents", nil)
+	require.NoError(t, err)
+	now := time.Now()
+	r := b.limits.forPath("/agents").ReserveN(now, 1)
+	assert.Greater(t, r.DelayFrom(now), time.Duration(0), "a's request took the token b would use")
+	r.CancelAt(now)
+
+	limited.Store(true)
+	_, err = b.List(context.Background(), "/agents", nil)
+	require.True(t, IsRateLimited(err), "%v", err)
+	assert.InDelta(t, 10, a.limits.Rate("/agents"), 1e-9, "b's 429 halved a's rate too")
 }
