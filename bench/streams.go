@@ -119,7 +119,9 @@ type streamResult struct {
 	FetchRecords   int64
 	FetchRequests  int64
 	FetchDur       time.Duration // no client-side limits
-	FetchPubDur    time.Duration // the worker's client: S1's published limits
+	FetchPubDur    time.Duration // the worker's client: S1's published limits, the simulator enforcing them
+	FetchPubReqs   int           // requests of that run (simulator log), 429s included
+	FetchPub429    int
 	CopyRows       int64
 	CopyDur        time.Duration
 	DurableCopyDur time.Duration // the same rows COPYed into a logged table with the same indexes
@@ -303,10 +305,26 @@ func (b *bench) fetchCeiling(ctx context.Context, res *streamResult) {
 	}
 	logf("%s: fetch-only %d records in %d requests, %s (%.0f rec/s)", res.Stream, res.FetchRecords, res.FetchRequests,
 		res.FetchDur.Round(time.Millisecond), rate(res.FetchRecords, res.FetchDur))
+	// The same walk with the worker's client limits (S1's published table) while the simulator
+	// enforces that table with 429 + Retry-After: how much of the API ceiling the client itself
+	// uses when nothing downstream holds it back.
+	b.sim.ResetRequests()
+	b.sim.SetRateLimits(true, true)
 	_, _, res.FetchPubDur, err = fetchOnly(ctx, b.srv.URL, b.srv.CAPEM, simulator.DefaultToken, res.Def.path, params, nil)
+	b.sim.SetRateLimits(false, false)
 	if err != nil {
 		logf("%s: fetch-only (published limits): %v", res.Stream, err)
 	}
+	for _, q := range b.sim.Requests() {
+		if q.Method == "GET" && strings.HasPrefix(q.Path, simulator.APIPrefix+res.Def.path) {
+			res.FetchPubReqs++
+			if q.Status == 429 {
+				res.FetchPub429++
+			}
+		}
+	}
+	logf("%s: fetch-only under S1's limits (simulator enforcing): %s, %d requests, %d × 429", res.Stream,
+		res.FetchPubDur.Round(time.Millisecond), res.FetchPubReqs, res.FetchPub429)
 }
 
 func (b *bench) markers(ctx context.Context, def streamDef, id string) ([]string, error) {
