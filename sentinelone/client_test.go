@@ -576,38 +576,38 @@ func TestReadBodyAllocatesOnceForAnnouncedLength(t *testing.T) {
 	}
 }
 
-// A 429 halves the path's rate and caps it below the rate that failed; successes bring it
-// back step by step, and after 20 steps' worth without a 429 the cap goes too.
+// A 429 slows the path by a fifth and caps it just below the rate that failed; successes
+// bring it back step by step, and after 20 steps' worth without a 429 the cap goes too.
 func TestLimitersBackOffOn429AndRecover(t *testing.T) {
 	l := NewLimiters([]RateLimit{{Prefix: "/agents", PerSecond: 20, Burst: 1}})
 	require.InDelta(t, 20, l.Rate("/agents"), 1e-9)
 	l.observe("/agents", 500) // not a rate-limit answer: no change
 	require.InDelta(t, 20, l.Rate("/agents"), 1e-9)
 	l.observe("/agents", 429)
-	require.InDelta(t, 10, l.Rate("/agents"), 1e-9)
+	require.InDelta(t, 16, l.Rate("/agents"), 1e-9) // ceiling 19
 	l.observe("/agents", 429)
-	require.InDelta(t, 5, l.Rate("/agents"), 1e-9) // ceiling now 9
-	for range 9 {
+	require.InDelta(t, 12.8, l.Rate("/agents"), 1e-9) // ceiling 15.2
+	for range recoverAfter - 1 {
 		l.observe("/agents", 200)
 	}
-	require.InDelta(t, 5, l.Rate("/agents"), 1e-9, "a step takes recoverAfter successes")
+	require.InDelta(t, 12.8, l.Rate("/agents"), 1e-9, "a step takes recoverAfter successes")
 	l.observe("/agents", 200)
-	require.InDelta(t, 6, l.Rate("/agents"), 1e-9) // + 20/20
-	for range 5 * recoverAfter {
+	require.InDelta(t, 13.8, l.Rate("/agents"), 1e-9) // + 20/20
+	for range 4 * recoverAfter {
 		l.observe("/agents", 200)
 	}
-	require.InDelta(t, 9, l.Rate("/agents"), 1e-9, "capped below the rate that failed")
-	// 20 steps' worth of successes since the last 429 lift the cap (14 more steps here), and
-	// 10 more steps climb from 10 to 20.
-	for range 14*recoverAfter - 1 {
+	require.InDelta(t, 15.2, l.Rate("/agents"), 1e-9, "capped just below the rate that failed")
+	// 20 steps' worth of successes since the last 429 lift the cap (15 more steps here: 16.2),
+	// and 4 more steps reach 20.
+	for range 15*recoverAfter - 1 {
 		l.observe("/agents", 200)
 	}
-	require.InDelta(t, 9, l.Rate("/agents"), 1e-9)
-	for range 1 + 10*recoverAfter {
+	require.InDelta(t, 15.2, l.Rate("/agents"), 1e-9)
+	for range 1 + 4*recoverAfter {
 		l.observe("/agents", 200)
 	}
 	require.InDelta(t, 20, l.Rate("/agents"), 1e-9, "back to the configured rate once the pressure is gone")
-	for range 10 {
+	for range 30 {
 		l.observe("/agents", 429)
 	}
 	require.InDelta(t, 20.0/16, l.Rate("/agents"), 1e-9, "never below a 16th of the configured rate")
@@ -641,5 +641,5 @@ func TestSharedLimitersAcrossClients(t *testing.T) {
 	limited.Store(true)
 	_, err = b.List(context.Background(), "/agents", nil)
 	require.True(t, IsRateLimited(err), "%v", err)
-	assert.InDelta(t, 10, a.limits.Rate("/agents"), 1e-9, "b's 429 halved a's rate too")
+	assert.InDelta(t, 16, a.limits.Rate("/agents"), 1e-9, "b's 429 slowed a down too")
 }
