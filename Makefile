@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodePage$$' -fuzztime $(FUZZTIME) ./sentinelone
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeConsoleURL$$' -fuzztime $(FUZZTIME) ./sentinelone
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitPage$$' -fuzztime $(FUZZTIME) ./sentinelone
+	$(GO) test -run '^$$' -fuzz '^FuzzValidJSON$$' -fuzztime $(FUZZTIME) ./sentinelone
 	$(GO) test -run '^$$' -fuzz '^FuzzAgent$$' -fuzztime $(FUZZTIME) ./ocsf
 	$(GO) test -run '^$$' -fuzz '^FuzzThreat$$' -fuzztime $(FUZZTIME) ./ocsf
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./internal/fastjson
