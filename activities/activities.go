@@ -29,7 +29,7 @@ type Activities struct {
 	Store      *store.Store
 	Keys       *codec.KeyRing
 	Log        zerolog.Logger
-	RateLimits []sentinelone.RateLimit // nil = SentinelOne's published limits
+	RateLimits []sentinelone.RateLimit // nil = sentinelone.DefaultRateLimits() (95 % of S1's published limits)
 	// StreamConcurrency is how many streams a sync walks at once (SYNC_STREAM_CONCURRENCY).
 	StreamConcurrency int
 	// PageSlots bounds the pages every walk of the worker holds at once (nil: unbounded).
@@ -54,36 +54,22 @@ type Activities struct {
 	OnRun         func(connectionID string, sum model.RunSummary)
 	OnTokenExpiry func(connectionID string, expires time.Time)
 
-	// limiters are the client-side rate buckets of each connection's token on this worker
-	// (connection ID → *tokenLimiters): S1 counts requests per token, so every walk of a
-	// connection (streams, backfill windows, retries) shares one budget and one back-off.
+	// limiters are the client-side rate buckets of each console token on this worker
+	// (sha256 of console URL and token → *sentinelone.Limiters): S1 counts requests per
+	// token, so every walk and check that uses a token (streams, backfill windows, retries,
+	// connections scoped to different sites with the same token) shares one budget and one
+	// back-off. A rotated token gets buckets of its own.
 	limiters sync.Map
 }
 
-type tokenLimiters struct {
-	token [sha256.Size]byte // the token they count for (a rotated token starts afresh)
-	l     *sentinelone.Limiters
-}
-
-// limitersFor returns the shared buckets of connection id's token.
-func (a *Activities) limitersFor(id, token string) *sentinelone.Limiters {
-	sum := sha256.Sum256([]byte(token))
-	if v, ok := a.limiters.Load(id); ok && v.(*tokenLimiters).token == sum {
-		return v.(*tokenLimiters).l
+// sharedLimiters returns the buckets of token on consoleURL.
+func (a *Activities) sharedLimiters(consoleURL, token string) *sentinelone.Limiters {
+	key := sha256.Sum256([]byte(consoleURL + "\x00" + token))
+	if v, ok := a.limiters.Load(key); ok {
+		return v.(*sentinelone.Limiters)
 	}
-	fresh := &tokenLimiters{token: sum, l: sentinelone.NewLimiters(a.RateLimits)}
-	for {
-		v, loaded := a.limiters.LoadOrStore(id, fresh)
-		if !loaded {
-			return fresh.l
-		}
-		if cur := v.(*tokenLimiters); cur.token == sum {
-			return cur.l
-		}
-		if a.limiters.CompareAndSwap(id, v, fresh) { // the token was rotated
-			return fresh.l
-		}
-	}
+	v, _ := a.limiters.LoadOrStore(key, sentinelone.NewLimiters(a.RateLimits))
+	return v.(*sentinelone.Limiters)
 }
 
 // connection loads a stored connection and opens its token (active, or pending for rotation).
@@ -114,7 +100,7 @@ func (a *Activities) connection(ctx context.Context, id string, pending bool) (*
 
 func (a *Activities) client(c *store.Connection, token string) (*sentinelone.Client, error) {
 	opts := conncheck.ClientOptions(c.ConsoleURL, token, c.Settings, a.RateLimits)
-	opts.Limiters = a.limitersFor(c.ID, token)
+	opts.Limiters = a.sharedLimiters(c.ConsoleURL, token)
 	if a.OnRequest != nil {
 		id := c.ID
 		opts.OnRequest = func(method, path string, status int, d time.Duration) { a.OnRequest(id, method, path, status, d) }
@@ -132,7 +118,8 @@ func (a *Activities) CheckConnection(ctx context.Context, in model.CheckConnecti
 	if err != nil {
 		return nil, err
 	}
-	res := conncheck.Run(ctx, conncheck.Input{ConsoleURL: c.ConsoleURL, Token: tok, Settings: c.Settings, RateLimits: a.RateLimits})
+	res := conncheck.Run(ctx, conncheck.Input{ConsoleURL: c.ConsoleURL, Token: tok, Settings: c.Settings, RateLimits: a.RateLimits,
+		Limiters: a.sharedLimiters(c.ConsoleURL, tok)})
 	if a.OnTokenExpiry != nil && !in.UsePendingToken {
 		a.OnTokenExpiry(in.ConnectionID, res.TokenExpiresAt)
 	}

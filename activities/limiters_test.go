@@ -5,35 +5,32 @@ import (
 	"testing"
 )
 
-// Every walk of a connection on a worker shares its token's buckets; a rotated token, or
-// another connection, gets its own.
-func TestLimitersSharedPerConnectionToken(t *testing.T) {
+// Every walk and check that uses a token on a worker shares its buckets, whichever
+// connection it belongs to (S1 counts per token); another token, or the same token on
+// another console, gets its own.
+func TestLimitersSharedPerToken(t *testing.T) {
 	a := &Activities{}
-	l1 := a.limitersFor("c1", "token-a")
-	if a.limitersFor("c1", "token-a") != l1 {
-		t.Fatal("two walks of c1 with the same token got different buckets")
+	l1 := a.sharedLimiters("https://a.example", "token-a")
+	if a.sharedLimiters("https://a.example", "token-a") != l1 {
+		t.Fatal("two uses of the same token got different buckets")
 	}
-	if a.limitersFor("c2", "token-a") == l1 {
-		t.Fatal("another connection shares c1's buckets")
+	if a.sharedLimiters("https://a.example", "token-b") == l1 {
+		t.Fatal("a rotated (different) token shares the old token's buckets")
 	}
-	l2 := a.limitersFor("c1", "token-b")
-	if l2 == l1 {
-		t.Fatal("a rotated token kept the old token's buckets")
-	}
-	if a.limitersFor("c1", "token-b") != l2 {
-		t.Fatal("the rotated token's buckets were not kept")
+	if a.sharedLimiters("https://b.example", "token-a") == l1 {
+		t.Fatal("the same token string on another console shares the buckets")
 	}
 	// Concurrent first uses agree on one set.
 	var wg sync.WaitGroup
 	got := make([]any, 8)
 	for i := range got {
 		wg.Add(1)
-		go func() { defer wg.Done(); got[i] = a.limitersFor("c3", "token-c") }()
+		go func() { defer wg.Done(); got[i] = a.sharedLimiters("https://c.example", "token-c") }()
 	}
 	wg.Wait()
 	for i := range got {
 		if got[i] != got[0] {
-			t.Fatal("concurrent walks of c3 got different buckets")
+			t.Fatal("concurrent walks of one token got different buckets")
 		}
 	}
 }

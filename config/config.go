@@ -131,9 +131,9 @@ func (c *Config) Validate() error {
 // The headroom is what decides the GC's cost. On the bench's 2-core host the worker and
 // PostgreSQL share the CPU, so the GC's share is taken from the database: a 200k-threat
 // backfill with 6 pages under 160 MiB (64 + 16 × 6) spent ~25 % of the worker's CPU in the GC
-// and ran at 0.74-0.77 × the COPY ceiling; with 4 pages under the same 160 MiB (96 + 16 × 4)
-// the worker used 67 % of a core instead of 82 % and the backfill ran at 0.81-0.87 ×, with
-// peak RSS 182-186 MB.
+// and ran at 0.74-0.77 × the COPY ceiling (5 pages: 0.81, 186 MB); with 4 pages under the
+// same 160 MiB (96 + 16 × 4) the worker used 67 % of a core instead of 82 % and the backfill
+// ran at 0.87 ×, with peak RSS 182 MB.
 func (c *Config) MemoryLimit() int64 {
 	return (96 + 16*int64(c.PagesInFlight)) << 20
 }

@@ -31,12 +31,15 @@ const (
 
 // Input is what the checks need.
 type Input struct {
-	ConsoleURL  string
-	Token       string
-	Settings    model.ConnectionSettings
-	RateLimits  []sentinelone.RateLimit // nil = S1's published limits
-	ExpiryWarn  time.Duration           // warn when the token expires sooner; default 14 days
-	DialTimeout time.Duration           // default 10s
+	ConsoleURL string
+	Token      string
+	Settings   model.ConnectionSettings
+	RateLimits []sentinelone.RateLimit // nil = sentinelone.DefaultRateLimits() (95 % of S1's published limits)
+	// Limiters, when set, are the token's shared buckets (the worker's, so a check does not
+	// add to what the token's walks send); RateLimits is then unused.
+	Limiters    *sentinelone.Limiters
+	ExpiryWarn  time.Duration // warn when the token expires sooner; default 14 days
+	DialTimeout time.Duration // default 10s
 	Now         func() time.Time
 }
 
@@ -152,7 +155,9 @@ func Run(ctx context.Context, in Input) model.CheckConnectionResult {
 	authFailed := false
 	add(CheckAuthentication, func() (string, string, string) {
 		var err error
-		client, err = sentinelone.New(ClientOptions(base, in.Token, in.Settings, in.RateLimits))
+		opts := ClientOptions(base, in.Token, in.Settings, in.RateLimits)
+		opts.Limiters = in.Limiters
+		client, err = sentinelone.New(opts)
 		if err != nil {
 			return model.CheckFail, err.Error(), "fix the connection options"
 		}

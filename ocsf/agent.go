@@ -386,7 +386,7 @@ type s1AgentExtras struct {
 // networkInterfaces, empty strings) are accepted.
 func Agent(raw json.RawMessage, m Meta) (*AgentRecord, error) {
 	var a s1Agent
-	if err := m.decode(raw, &a); err != nil {
+	if err := m.Decode(raw, &a); err != nil {
 		return nil, decodeError("agent", err)
 	}
 	id := a.ID.String()

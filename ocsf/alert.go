@@ -316,7 +316,7 @@ func alertUpdatedAt(ai *s1AlertInfo) time.Time {
 // reportedAt, else createdAt. raw is hashed exactly as received.
 func Alert(raw json.RawMessage, m Meta) (*AlertRecord, error) {
 	var a s1Alert
-	if err := m.decode(raw, &a); err != nil {
+	if err := m.Decode(raw, &a); err != nil {
 		return nil, decodeError("alert", err)
 	}
 	id := a.AlertInfo.AlertID.String()

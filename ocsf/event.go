@@ -64,10 +64,7 @@ type Meta struct {
 }
 
 // Decode unmarshals a source record (or a part of one), trusting m.ValidJSON.
-func (m Meta) Decode(raw []byte, v any) error { return m.decode(raw, v) }
-
-// decode unmarshals a source record, trusting m.ValidJSON.
-func (m Meta) decode(raw []byte, v any) error {
+func (m Meta) Decode(raw []byte, v any) error {
 	if m.ValidJSON {
 		return fastjson.UnmarshalValid(raw, v)
 	}

@@ -147,12 +147,12 @@ type softwareExtras struct {
 func Software(app json.RawMessage, endpoint json.RawMessage, m Meta) (*SoftwareRecord, error) {
 	var a s1InventoryApp
 	if len(app) > 0 {
-		if err := m.decode(app, &a); err != nil {
+		if err := m.Decode(app, &a); err != nil {
 			return nil, decodeError("application", err)
 		}
 	}
 	var e s1AppEndpoint
-	if err := m.decode(endpoint, &e); err != nil {
+	if err := m.Decode(endpoint, &e); err != nil {
 		return nil, decodeError("application endpoint", err)
 	}
 	epID := e.EndpointID.String()

@@ -407,7 +407,7 @@ func ThreatStatus(r *ThreatRow) string {
 // raw is hashed exactly as received. Malformed input yields an error naming the field.
 func Threat(raw json.RawMessage, m Meta) (*ThreatRecord, error) {
 	var t s1Threat
-	if err := m.decode(raw, &t); err != nil {
+	if err := m.Decode(raw, &t); err != nil {
 		return nil, decodeError("threat", err)
 	}
 	id := firstNonEmpty(t.ID.String(), t.ThreatInfo.ThreatID.String())

@@ -279,7 +279,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 	}
 	defer resp.Body.Close()
 	status = resp.StatusCode
-	c.limits.observe(path, status) // a 429 slows this path down; successes bring it back
+	c.limits.observe(path, status, start) // a 429 slows this path down; successes bring it back
 	data, err := readBody(resp)
 	if err != nil {
 		return nil, status, c.transportErr(ctx, rctx, r.method, path, err)
@@ -299,14 +299,16 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, int, error) {
 // 20 % of all bytes allocated (1.47 GB in 20 s). Bodies without a length (compressed or
 // chunked) are read as before.
 func readBody(resp *http.Response) ([]byte, error) {
+	const maxPrealloc = 32 << 20 // 5× the largest real page (1,000 threats, 6.5 MB)
 	r := io.LimitReader(resp.Body, maxBodyBytes+1)
 	n := resp.ContentLength
 	if n <= 0 || n > maxBodyBytes {
 		return io.ReadAll(r)
 	}
 	// bytes.Buffer.ReadFrom keeps bytes.MinRead free before each read, including the last one
-	// that sees EOF; with that slack it never grows.
-	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	// that sees EOF; with that slack it never grows. The header is not trusted beyond
+	// maxPrealloc: a console announcing 256 MB gets memory only as the bytes arrive.
+	buf := bytes.NewBuffer(make([]byte, 0, min(n, maxPrealloc)+bytes.MinRead))
 	_, err := buf.ReadFrom(r)
 	return buf.Bytes(), err
 }

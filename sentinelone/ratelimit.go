@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -21,7 +22,8 @@ type RateLimit struct {
 // DefaultRateLimits returns the per-path table from the reference doc §4.2
 // (SentinelOne's published per-token limits), plus a 10/s default for paths the
 // table does not list (e.g. /groups, /system/info), matching the 10 QPS other
-// connectors use.
+// connectors use; all at Headroom (below), so 23.75/s for /agents and 9.5/s for the
+// default.
 //
 // The two bulk list paths the table does not list, /cloud-detection/alerts and
 // /application-management/risks, start at 25/s, the rate S1 publishes for its other
@@ -91,7 +93,8 @@ type limiterEntry struct {
 
 	mu      sync.Mutex
 	ceiling rate.Limit // highest rate since the last 429 (max until one)
-	okSince int        // successes since the last change of lim
+	okSince int        // successes since the last 429 or the last full recovery
+	cut     time.Time  // when the last 429 cut the rate
 }
 
 // Limiters holds one rate.Limiter per path prefix; rate.Limiter is safe for concurrent
@@ -169,16 +172,22 @@ func (s *Limiters) forPath(path string) *rate.Limiter {
 	return nil
 }
 
-// observe adjusts path's rate to a response: a 429 backs off, a success recovers.
-func (s *Limiters) observe(path string, status int) {
+// observe adjusts path's rate to the response of a request sent at sent: a 429 backs off, a
+// success recovers. Responses to requests sent before the last cut say nothing about the
+// rate since: several requests in flight refused by one overload cut the rate once.
+func (s *Limiters) observe(path string, status int, sent time.Time) {
 	e := s.entry(path)
 	if e == nil || (status != 429 && (status < 200 || status > 299)) {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if sent.Before(e.cut) {
+		return
+	}
 	cur := e.lim.Limit()
 	if status == 429 {
+		e.cut = time.Now()
 		e.ceiling = max(e.max/16, cur*0.95)
 		e.lim.SetLimit(max(e.max/16, cur*0.8))
 		e.okSince = 0

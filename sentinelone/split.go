@@ -70,7 +70,41 @@ func splitEnvelope(b []byte) (env envelope, ok bool) {
 }
 
 // validJSON reports whether b is one valid JSON value (see the top of this file).
-func validJSON(b []byte) bool { return segjson.Valid(b) }
+//
+// segmentio's parser recurses once per nesting level with no limit, and Go cannot recover
+// from a stack overflow: a body of a few MB of "[" would kill the worker. encoding/json
+// rejects documents nested deeper than 10,000, so those are refused before segmentio sees
+// them; below that its recursion stays within a few MB of stack.
+func validJSON(b []byte) bool {
+	if nestedDeeper(b, maxNesting) {
+		return false
+	}
+	return segjson.Valid(b)
+}
+
+// maxNesting is encoding/json's nesting limit (it rejects deeper documents).
+const maxNesting = 10000
+
+// nestedDeeper reports whether more than limit arrays and objects are open at once outside
+// strings. On valid JSON it is exact; on anything else it counts at least as deep as a
+// parser gets before it finds the error.
+func nestedDeeper(b []byte, limit int) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = skipString(b, i) - 1
+		case '[', '{':
+			depth++
+			if depth > limit {
+				return true
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return false
+}
 
 // foldEq is encoding/json's field-name match: Unicode case folding ("DATA", "ſ" for "s").
 func foldEq(key []byte, name string) bool {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 	"unsafe"
@@ -99,6 +100,9 @@ func FuzzSplitPage(f *testing.F) {
 // zero-copy split trusts it), and it agrees with encoding/json on the seeds.
 func FuzzValidJSON(f *testing.F) {
 	seeds := append(append([]string{}, pageSeeds...), splitSeeds...)
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	seeds = append(seeds, deep(maxNesting), deep(maxNesting+1), `{"data":`+deep(maxNesting+1)+`}`, `"[[[["`+deep(3),
+		`"\\"[`, `["\"[[[["]`)
 	seeds = append(seeds, `"\ud800"`, "\"\xff\"", `{"a":1,}`, `[1 2]`, `01`, `1e`, `-`, `"\u00g0"`, "\"\t\"", `{"a" 1}`, ` {} `, `nul`)
 	for _, s := range seeds {
 		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
@@ -111,6 +115,21 @@ func FuzzValidJSON(f *testing.F) {
 			t.Fatalf("%q: validJSON accepts what encoding/json rejects", b)
 		}
 	})
+}
+
+// A body nested far deeper than encoding/json allows is refused, not parsed recursively
+// (segmentio's parser would overflow the stack and kill the process).
+func TestDeepNestingRefusedWithoutRecursion(t *testing.T) {
+	body := []byte(`{"data":` + strings.Repeat("[", 5<<20) + `}`)
+	if validJSON(body) {
+		t.Fatal("a body nested 5M deep passed as valid JSON")
+	}
+	if _, _, err := decodePage(body); err == nil {
+		t.Fatal("decodePage accepted a body nested 5M deep")
+	}
+	if !validJSON([]byte(`{"data":[` + strings.Repeat(`"[{",`, 20000) + `1]}`)) {
+		t.Fatal("brackets inside strings were counted as nesting")
+	}
 }
 
 func comparePages(t *testing.T, body []byte) {
