@@ -108,9 +108,10 @@ type limiterEntry struct {
 // by a fifth (never below a 16th of the configured rate) and 95 % of the rate that failed
 // becomes a ceiling. Every recoverAfter successes add a 20th of the configured rate, up to
 // the ceiling; the ceiling itself goes back to the configured rate after recoverAfter × 20
-// successes without a 429. A jitter 429 costs a few percent of the rate for a while; a
-// console that holds a path to 10/s when the table says 25 costs about five 429s, then one
-// every couple of hundred requests (the bench's storm threshold is 1 %).
+// successes without a 429. A jitter 429 costs a few percent of the rate for a while. By the
+// arithmetic (not measured: the simulator enforces S1's table), a console holding a path to
+// 10/s when the client sends 23.75 refuses four requests (23.75 → 19 → 15.2 → 12.2 → 9.7),
+// then about one per 200 once the cap lifts (the bench's storm threshold is 1 %).
 //
 // Halving instead (the first version) was too much: a single jitter 429 on a 100-page
 // agents walk left the rest of the walk at 12.5/s, 59 % of the API ceiling.
