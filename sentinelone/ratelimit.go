@@ -98,8 +98,8 @@ type limiterEntry struct {
 }
 
 // Limiters holds one rate.Limiter per path prefix; rate.Limiter is safe for concurrent
-// use, so every Client built with the same Limiters (Options.Limiters: a connection's
-// walks on one worker, its backfill windows included) shares the buckets, as S1 counts
+// use, so every Client built with the same Limiters (Options.Limiters: the worker gives
+// every walk and check that uses a token the same set) shares the buckets, as S1 counts
 // requests per token, not per client.
 //
 // A 429 means the console's limit for that path is lower than ours, that the token's
