@@ -38,7 +38,9 @@ type Activities struct {
 	// default; SQLite commits one at a time whatever this says).
 	PageCommits int
 	// CommitSlots bounds the page commits all walks of the worker run at once (nil: unbounded;
-	// the worker sizes it SYNC_PAGE_COMMITS).
+	// the worker sizes it SYNC_PAGE_COMMITS). A slot is held by a page from the start of its
+	// commit until its walk settles it. Commits never wait for a slot once started, so slots
+	// always come back; a walk waiting for one keeps settling its own finished commits.
 	CommitSlots PageSlots
 	// HeartbeatTimeout of stream walks (SYNC_HEARTBEAT_TIMEOUT; 0 = the workflow's default).
 	HeartbeatTimeout time.Duration
@@ -261,10 +263,6 @@ func heartbeat(ctx context.Context, details any) {
 // bounded by the budget, not by connections × streams × backfill windows × pipeline depth. A walk
 // needs one slot to make progress, so any budget ≥ 1 is deadlock-free.
 type PageSlots chan struct{}
-
-// A commit slot (CommitSlots) is held by a page from the start of its commit until its walk
-// settles it. Commits never wait for a slot once started, so slots always come back; a walk
-// waiting for one keeps settling its own finished commits meanwhile.
 
 // NewPageSlots returns a budget of n pages.
 func NewPageSlots(n int) PageSlots { return make(PageSlots, max(1, n)) }

@@ -587,7 +587,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 		return err
 	}
 	limit := a.Store.PageCommits(a.PageCommits)
-	beat := time.NewTicker(2 * time.Second) // well inside the shortest SYNC_HEARTBEAT_TIMEOUT (10s)
+	beat := time.NewTicker(waitBeat)
 	defer beat.Stop()
 	for {
 		// A finished commit is settled at once, whether or not another page is ready: it holds a
@@ -713,6 +713,10 @@ func anyShares(queue []pendingPage, keys map[string]struct{}) bool {
 	return false
 }
 
+// waitBeat is how often a walk waiting for a page or commit slot heartbeats: well inside the
+// shortest SYNC_HEARTBEAT_TIMEOUT (10s).
+const waitBeat = 2 * time.Second
+
 // slotHolder is one walk's share of the worker's page budget.
 type slotHolder struct {
 	slots PageSlots
@@ -724,7 +728,7 @@ func (h *slotHolder) acquire(ctx context.Context) error {
 	if h.slots == nil {
 		return nil
 	}
-	t := time.NewTicker(2 * time.Second) // well inside the shortest SYNC_HEARTBEAT_TIMEOUT (10s)
+	t := time.NewTicker(waitBeat)
 	defer t.Stop()
 	for {
 		select {

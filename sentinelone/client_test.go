@@ -580,41 +580,41 @@ func TestReadBodyAllocatesOnceForAnnouncedLength(t *testing.T) {
 // bring it back step by step, and after 20 steps' worth without a 429 the cap goes too.
 func TestLimitersBackOffOn429AndRecover(t *testing.T) {
 	l := NewLimiters([]RateLimit{{Prefix: "/agents", PerSecond: 20, Burst: 1}})
-	require.InDelta(t, 20, l.Rate("/agents"), 1e-9)
+	require.InDelta(t, 20, l.rate("/agents"), 1e-9)
 	inFlight := time.Now()                // a request sent before the first cut, answered after it
 	l.observe("/agents", 500, time.Now()) // not a rate-limit answer: no change
-	require.InDelta(t, 20, l.Rate("/agents"), 1e-9)
+	require.InDelta(t, 20, l.rate("/agents"), 1e-9)
 	l.observe("/agents", 429, time.Now())
-	require.InDelta(t, 16, l.Rate("/agents"), 1e-9) // ceiling 19
+	require.InDelta(t, 16, l.rate("/agents"), 1e-9) // ceiling 19
 	l.observe("/agents", 429, time.Now())
-	require.InDelta(t, 12.8, l.Rate("/agents"), 1e-9) // ceiling 15.2
+	require.InDelta(t, 12.8, l.rate("/agents"), 1e-9) // ceiling 15.2
 	l.observe("/agents", 429, inFlight)               // refused by the same overload: no second cut
-	require.InDelta(t, 12.8, l.Rate("/agents"), 1e-9, "a request sent before the last cut cut the rate again")
+	require.InDelta(t, 12.8, l.rate("/agents"), 1e-9, "a request sent before the last cut cut the rate again")
 	for range recoverAfter - 1 {
 		l.observe("/agents", 200, time.Now())
 	}
-	require.InDelta(t, 12.8, l.Rate("/agents"), 1e-9, "a step takes recoverAfter successes")
+	require.InDelta(t, 12.8, l.rate("/agents"), 1e-9, "a step takes recoverAfter successes")
 	l.observe("/agents", 200, time.Now())
-	require.InDelta(t, 13.8, l.Rate("/agents"), 1e-9) // + 20/20
+	require.InDelta(t, 13.8, l.rate("/agents"), 1e-9) // + 20/20
 	for range 4 * recoverAfter {
 		l.observe("/agents", 200, time.Now())
 	}
-	require.InDelta(t, 15.2, l.Rate("/agents"), 1e-9, "capped just below the rate that failed")
+	require.InDelta(t, 15.2, l.rate("/agents"), 1e-9, "capped just below the rate that failed")
 	// 20 steps' worth of successes since the last 429 lift the cap (15 more steps here: 16.2),
 	// and 4 more steps reach 20.
 	for range 15*recoverAfter - 1 {
 		l.observe("/agents", 200, time.Now())
 	}
-	require.InDelta(t, 15.2, l.Rate("/agents"), 1e-9)
+	require.InDelta(t, 15.2, l.rate("/agents"), 1e-9)
 	for range 1 + 4*recoverAfter {
 		l.observe("/agents", 200, time.Now())
 	}
-	require.InDelta(t, 20, l.Rate("/agents"), 1e-9, "back to the configured rate once the pressure is gone")
+	require.InDelta(t, 20, l.rate("/agents"), 1e-9, "back to the configured rate once the pressure is gone")
 	for range 30 {
 		l.observe("/agents", 429, time.Now())
 	}
-	require.InDelta(t, 20.0/16, l.Rate("/agents"), 1e-9, "never below a 16th of the configured rate")
-	require.Zero(t, l.Rate("/assets"), "unlimited paths stay unlimited")
+	require.InDelta(t, 20.0/16, l.rate("/agents"), 1e-9, "never below a 16th of the configured rate")
+	require.Zero(t, l.rate("/assets"), "unlimited paths stay unlimited")
 	l.observe("/assets", 429, time.Now())
 	require.Nil(t, l.forPath("/assets"))
 }
@@ -644,7 +644,7 @@ func TestSharedLimitersAcrossClients(t *testing.T) {
 	limited.Store(true)
 	_, err = b.List(context.Background(), "/agents", nil)
 	require.True(t, IsRateLimited(err), "%v", err)
-	assert.InDelta(t, 1.6, a.limits.Rate("/agents"), 1e-9, "b's 429 slowed a down too")
+	assert.InDelta(t, 1.6, a.limits.rate("/agents"), 1e-9, "b's 429 slowed a down too")
 }
 
 // An announced length is not trusted beyond maxPrealloc: a header claiming 200 MB does not

@@ -210,8 +210,8 @@ func (s *Limiters) observe(path string, status int, sent time.Time) {
 	}
 }
 
-// Rate is path's current rate (requests per second; 0 = unlimited).
-func (s *Limiters) Rate(path string) float64 {
+// rate is path's current rate (requests per second; 0 = unlimited).
+func (s *Limiters) rate(path string) float64 {
 	if e := s.entry(path); e != nil {
 		return float64(e.lim.Limit())
 	}

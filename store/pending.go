@@ -68,7 +68,7 @@ func (c *PendingCommit) waitCommitted(ctx context.Context) error {
 // full bench, where the worker, the simulator, Temporal and PostgreSQL share those 2 cores,
 // three let the threats and alerts backfills (2 windows each) run 6 commits at once: threats
 // peaked at 232 MB RSS and, capped at 3 per worker, the host was so loaded that heartbeats
-// timed out and both walks were retried. Two is the default; a larger PostgreSQL host can
+// timed out and a threats walk was retried. Two is the default; a larger PostgreSQL host can
 // take more.
 const DefaultPageCommits = 2
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sentinelone-connector/s1conn/config"
 	"github.com/sentinelone-connector/s1conn/model"
 )
 
@@ -132,4 +133,13 @@ func TestPendingCommitWaitHonoursContext(t *testing.T) {
 	cancel()
 	err := stuck.waitCommitted(ctx)
 	assert.True(t, errors.Is(err, context.Canceled), "err = %v", err)
+}
+
+// The worker's default SYNC_PAGE_COMMITS is the store's DefaultPageCommits (the e2e bounds on
+// pages re-read after a restart use the latter for a worker started without the variable).
+func TestWorkerDefaultPageCommitsIsTheStores(t *testing.T) {
+	t.Setenv("SYNC_PAGE_COMMITS", "")
+	c, err := config.Load()
+	require.NoError(t, err)
+	require.Equal(t, DefaultPageCommits, c.PageCommits)
 }
