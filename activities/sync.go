@@ -308,6 +308,11 @@ func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), model.ErrTypeConfig, err)
 	}
+	if in.Stream == model.StreamAlerts && in.Window == nil && mode == model.ModeDelta {
+		if err := a.widenAlertsDelta(ctx, table, conn, params, in.SyncStartedAt); err != nil {
+			return nil, err
+		}
+	}
 	st, resumed, err := a.Store.BeginWalk(ctx, in.ConnectionID, ckpt, in.WalkID, mode, params.Encode())
 	if err != nil {
 		return nil, err
@@ -544,6 +549,7 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 	// Up to Store.PageCommits pages commit at once, each waiting for the one before it to commit
 	// before it moves the checkpoint (store/pending.go). They are settled here in walk order.
 	var queue []pendingPage
+	var parts store.PageCounts // the committed parts of the page being committed in parts
 	settle := func() error {
 		f := queue[0]
 		queue = queue[1:]
@@ -557,16 +563,22 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 			}
 			return err
 		}
-		slots.release() // the page is committed: its memory can go
-		p := f.msg.page
-		*cursor = f.msg.next
-		res.Pages++
-		res.Fetched += int64(len(p.Data))
 		res.Inserted += pc.Inserted
 		res.Updated += pc.Updated
 		res.Unchanged += pc.Unchanged
 		res.Removed += pc.Removed
 		res.Quarantined += pc.Quarantined
+		if f.part {
+			parts = addCounts(parts, pc) // the page's last part reports the whole page
+			return nil
+		}
+		pc = addCounts(parts, pc)
+		parts = store.PageCounts{}
+		slots.release() // the page is committed: its memory can go
+		p := f.msg.page
+		*cursor = f.msg.next
+		res.Pages++
+		res.Fetched += int64(len(p.Data))
 		res.TotalItems = p.TotalItems
 		res.Watermark = pc.Watermark
 		if a.OnPage != nil {
@@ -624,32 +636,42 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 				return fail(err)
 			}
 		}
-		// The worker's commit budget (shared by all its walks): wait for a slot, settling this
-		// walk's finished commits meanwhile (they may be what the budget waits for).
-		for a.CommitSlots != nil {
-			select {
-			case a.CommitSlots <- struct{}{}:
-			case <-oldestDone(queue):
-				if err := settle(); err != nil {
-					return fail(err)
+		chunks := [][]store.Record{msg.recs}
+		if len(queue) == 0 && len(msg.bad) == 0 && len(keys) == len(msg.recs) {
+			chunks = splitRecords(msg.recs, limit)
+		}
+		for j, recs := range chunks {
+			// The worker's commit budget (shared by all its walks): wait for a slot, settling this
+			// walk's finished commits meanwhile (they may be what the budget waits for).
+			for a.CommitSlots != nil {
+				select {
+				case a.CommitSlots <- struct{}{}:
+				case <-oldestDone(queue):
+					if err := settle(); err != nil {
+						return fail(err)
+					}
+					continue
+				case <-beat.C:
+					heartbeat(ctx, nil) // other walks hold the budget
+					continue
+				case <-ctx.Done():
+					return fail(ctx.Err())
 				}
-				continue
-			case <-beat.C:
-				heartbeat(ctx, nil) // other walks hold the budget
-				continue
-			case <-ctx.Done():
-				return fail(ctx.Err())
+				break
 			}
-			break
+			var prev *store.PendingCommit
+			if len(queue) > 0 {
+				prev = queue[len(queue)-1].commit
+			}
+			part := j < len(chunks)-1
+			p := &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
+				NextCursor: msg.next, TotalItems: msg.page.TotalItems, Fetched: int64(len(msg.page.Data)), Records: recs,
+				Quarantined: msg.bad, Router: route, Prev: prev, Part: part}
+			if part {
+				p.Fetched = 0
+			}
+			queue = append(queue, pendingPage{commit: a.Store.StartCommit(ctx, p), msg: msg, keys: keys, part: part})
 		}
-		var prev *store.PendingCommit
-		if len(queue) > 0 {
-			prev = queue[len(queue)-1].commit
-		}
-		c := a.Store.StartCommit(ctx, &store.Page{ConnectionID: in.ConnectionID, Table: table, Checkpoint: ckpt, WalkID: in.WalkID, Full: full,
-			NextCursor: msg.next, TotalItems: msg.page.TotalItems, Fetched: int64(len(msg.page.Data)), Records: msg.recs,
-			Quarantined: msg.bad, Router: route, Prev: prev})
-		queue = append(queue, pendingPage{commit: c, msg: msg, keys: keys})
 	}
 	if err := fail(nil); err != nil {
 		return err
@@ -667,7 +689,39 @@ func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn 
 type pendingPage struct {
 	commit *store.PendingCommit
 	msg    pageMsg
-	keys   map[string]struct{}
+	keys   map[string]struct{} // the whole page's, also for a part
+	part   bool                // a part of the page before its last (store.Page.Part)
+}
+
+// partMinRecords is the smallest part a page is split into. A delta's page of changed rows
+// is one multi-row upsert, one PostgreSQL backend's work (BenchmarkCommitPageAgents/update-page:
+// 1,000 changed agents 191 ms, the whole delta of 1% of 100k agents 0.34 s); split over the
+// walk's commit slots, the parts write on as many backends at once.
+const partMinRecords = 250
+
+// splitRecords cuts a page's records (unique keys) into at most n parts of at least
+// partMinRecords each.
+func splitRecords(recs []store.Record, n int) [][]store.Record {
+	n = min(n, len(recs)/partMinRecords)
+	if n <= 1 {
+		return [][]store.Record{recs}
+	}
+	out := make([][]store.Record, 0, n)
+	for i := range n {
+		out = append(out, recs[i*len(recs)/n:(i+1)*len(recs)/n])
+	}
+	return out
+}
+
+// addCounts sums what the parts of a page committed; the watermark is the later one's.
+func addCounts(a, b store.PageCounts) store.PageCounts {
+	b.Inserted += a.Inserted
+	b.Updated += a.Updated
+	b.Unchanged += a.Unchanged
+	b.Removed += a.Removed
+	b.Routed += a.Routed
+	b.Quarantined += a.Quarantined
+	return b
 }
 
 // oldestDone is closed when the walk's oldest pending commit is over (nil, never ready, when
@@ -812,13 +866,65 @@ var _ = activity.GetInfo
 // the refresh window: the alerts API cannot filter on updatedAt, so this is how status and
 // verdict changes of recent alerts are seen. Alerts this sync already read (since syncStart)
 // are current and skipped: a first sync's backfill re-read 12,000 alerts it had just fetched.
+// refreshWindow is a connection's alerts status-refresh window.
+func refreshWindow(s model.ConnectionSettings) time.Duration {
+	if s.AlertRefresh > 0 {
+		return s.AlertRefresh
+	}
+	return model.DefaultAlertRefresh
+}
+
+// widenAlertsDelta starts an alerts delta walk at the start of the status-refresh window when
+// walking the whole window costs fewer requests than re-reading its unresolved alerts by ID
+// (at most refreshBatch IDs a request, against 1,000 alerts a page). The walk then re-reads
+// every alert of the window, resolved ones too, through the pipelined page commits (unchanged
+// rows are only marked seen), and the refresh after it re-reads by ID only what the walk did
+// not see. bench: 100k alerts over 29 days, 7,238 of them unresolved in the 72 h window: the
+// refresh alone was 29 requests (28% of the full sync's 102), the window walk is 11.
+func (a *Activities) widenAlertsDelta(ctx context.Context, table store.Table, conn *store.Connection, params url.Values, syncStart time.Time) error {
+	const layout = "2006-01-02T15:04:05.000000Z"
+	from, err := time.Parse(layout, params.Get("createdAt__gte"))
+	if err != nil {
+		return nil // no delta bound (nothing committed yet): the walk reads everything anyway
+	}
+	since := time.Now().UTC().Add(-refreshWindow(conn.Settings))
+	if !since.Before(from) {
+		return nil // the delta walk covers the window already
+	}
+	// Alerts from `from` on are walked either way: compare the costs of the rest of the window.
+	// As in the refresh, alerts this sync already read (its backfill) need no second look.
+	cond, args := "UPPER(incident_status) <> 'RESOLVED' AND created_at >= ? AND created_at < ?", []any{since, from}
+	if !syncStart.IsZero() {
+		cond += " AND last_seen_at < ?"
+		args = append(args, syncStart.UTC())
+	}
+	unresolved, err := a.Store.Count(ctx, table, conn.ID, cond, args...)
+	if err != nil {
+		return err
+	}
+	inWindow, err := a.Store.Count(ctx, table, conn.ID, "created_at >= ? AND created_at < ?", since, from)
+	if err != nil {
+		return err
+	}
+	if windowWalkCheaper(inWindow, unresolved) {
+		params.Set("createdAt__gte", since.Format(layout))
+	}
+	return nil
+}
+
+// windowWalkCheaper: walking inWindow alerts (1,000 a page) takes fewer requests than
+// re-reading unresolved of them by ID (refreshBatch a request).
+func windowWalkCheaper(inWindow, unresolved int64) bool {
+	return (inWindow+999)/1000 < (unresolved+refreshBatch-1)/refreshBatch
+}
+
+// refreshBatch is how many alert IDs one refresh request asks for: 250 IDs of 18-19 digits
+// keep the request line near 5 KB, under the 8 KB limit common to proxies and load balancers.
+const refreshBatch = 250
+
 func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
 	conn *store.Connection, syncStart time.Time, meta ocsf.Meta, res *model.StreamResult) error {
-	window := conn.Settings.AlertRefresh
-	if window <= 0 {
-		window = model.DefaultAlertRefresh
-	}
-	since := time.Now().UTC().Add(-window)
+	since := time.Now().UTC().Add(-refreshWindow(conn.Settings))
 	cond, args := "UPPER(incident_status) <> 'RESOLVED' AND created_at >= ?", []any{since}
 	if !syncStart.IsZero() {
 		cond += " AND last_seen_at < ?"
@@ -828,11 +934,8 @@ func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Clie
 	if err != nil {
 		return err
 	}
-	// 250 IDs of 18-19 digits keep the request line near 5 KB, under the 8 KB limit common to
-	// proxies and load balancers.
-	const batch = 250
-	for start := 0; start < len(keys); start += batch {
-		ids := keys[start:min(start+batch, len(keys))]
+	for start := 0; start < len(keys); start += refreshBatch {
+		ids := keys[start:min(start+refreshBatch, len(keys))]
 		var p *sentinelone.Page
 		err := retryTransient(ctx, func() (err error) {
 			p, err = client.List(ctx, spec.Path, url.Values{"ids": {strings.Join(ids, ",")}, "limit": {"1000"}})

@@ -94,6 +94,29 @@ func TestE2EThreatsAlertsBackfillKillDeltaAndRefresh(t *testing.T) {
 	}
 	require.Equal(t, truthT, gotT)
 	require.Equal(t, truthA, gotA)
+	// Most of the window's alerts are unresolved, so that delta walked the whole refresh window
+	// (fewer pages than ID batches) and nothing was left to re-read by ID.
+	require.Zero(t, al.Refreshed, "%+v", al)
+
+	// Resolve all but 20 of the window's unresolved alerts; once that delta stored it, re-reading
+	// the few unresolved ones by ID is the cheaper refresh, and it catches their change.
+	var open []string
+	require.NoError(t, h.store.DB().Select(&open, `SELECT record_key FROM alerts WHERE connection_id = 'det'
+		AND UPPER(incident_status) = 'UNRESOLVED' AND created_at >= $1 ORDER BY record_key`, time.Now().Add(-70*time.Hour)))
+	require.Greater(t, len(open), 300)
+	h.sim.ChangeAlertIDs(open[20:], "RESOLVED")
+	sum = h.syncWait("det")
+	require.Equal(t, model.RunSuccess, sum.Status)
+	al = streamResult(sum, model.StreamAlerts)
+	require.Equal(t, int64(len(open)-20), al.Updated, "%+v", al)
+	h.sim.ChangeAlertIDs(open[:20], "IN_PROGRESS")
+	sum = h.syncWait("det")
+	require.Equal(t, model.RunSuccess, sum.Status)
+	al = streamResult(sum, model.StreamAlerts)
+	require.Equal(t, int64(20), al.Updated, "%+v", al)
+	require.GreaterOrEqual(t, al.Refreshed, int64(20), "re-read by ID: %+v", al)
+	require.Less(t, al.Fetched, int64(len(open)), "the delta walk did not re-read the window: %+v", al)
+	require.Equal(t, h.sim.Truth("alerts"), h.stored("det", model.StreamAlerts))
 
 	// OCSF exports validate (2004), one line per record.
 	for _, stream := range []string{"threats", "alerts"} {

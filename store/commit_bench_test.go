@@ -127,7 +127,9 @@ func BenchmarkCommitPageAgents(b *testing.B) {
 	// A delta page: every record of a stored page changed (the update path, a multi-row
 	// upsert). 0.54 s per page here; COPY into a temporary table + UPDATE … FROM was tried and
 	// took 0.63 s (the UPDATE itself 0.08–0.10 s: parsing and shipping the JSON dominates).
-	b.Run("update-page", func(b *testing.B) {
+	// parts > 1 commits the page as the walk does when nothing else of it is committing: in
+	// parts (store.Page.Part), written in parallel on as many connections.
+	updatePage := func(b *testing.B, parts int) {
 		b.StopTimer()
 		run++
 		conn := fmt.Sprintf("c%d", run)
@@ -149,14 +151,35 @@ func BenchmarkCommitPageAgents(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StartTimer()
-			pc, err := st.CommitPage(ctx, &store.Page{ConnectionID: conn, Table: table, WalkID: walk, Fetched: 1000, Records: recs})
+			var prev *store.PendingCommit
+			var commits []*store.PendingCommit
+			for j := range parts {
+				p := &store.Page{ConnectionID: conn, Table: table, WalkID: walk, Records: recs[j*len(recs)/parts : (j+1)*len(recs)/parts],
+					Part: j < parts-1, Prev: prev}
+				if !p.Part {
+					p.Fetched = 1000
+				}
+				prev = st.StartCommit(ctx, p)
+				commits = append(commits, prev)
+			}
+			var updated int64
+			for _, c := range commits {
+				pc, err := c.Wait()
+				if err != nil {
+					b.Fatal(err)
+				}
+				updated += pc.Updated
+			}
 			b.StopTimer()
-			if err != nil || pc.Updated != 1000 {
-				b.Fatal(err, pc)
+			if updated != 1000 {
+				b.Fatal("updated", updated)
 			}
 		}
 		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rec/s")
-	})
+	}
+	b.Run("update-page", func(b *testing.B) { updatePage(b, 1) })
+	b.Run("update-page-2-parts", func(b *testing.B) { updatePage(b, 2) })
+	b.Run("update-page-4-parts", func(b *testing.B) { updatePage(b, 4) })
 	copyInto := func(b *testing.B, name, ddl string) {
 		db := st.DB()
 		if _, err := db.ExecContext(ctx, ddl); err != nil {

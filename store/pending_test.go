@@ -143,3 +143,63 @@ func TestWorkerDefaultPageCommitsIsTheStores(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, DefaultPageCommits, c.PageCommits)
 }
+
+// TestPageCommittedInParts: a page split into parts (Page.Part) writes its parts in parallel;
+// a part stores rows and counts but moves neither the cursor nor the page count, and never ends
+// the walk. When the last part fails, the checkpoint still names the page, and re-committing it
+// whole (the walk resumes there) finds the first part's rows unchanged and ends the walk.
+func TestPageCommittedInParts(t *testing.T) {
+	t.Parallel()
+	s, _ := openClocked(t, postgresNonUTC(t))
+	ctx := t.Context()
+	mustCreateConn(t, s, "c")
+	_, _, err := s.BeginWalk(ctx, "c", model.StreamAgents, "w1", model.ModeFull, "")
+	require.NoError(t, err)
+	_, err = s.CommitPage(ctx, pg(t, "c", "w1", true, "cur2", mkRecords(0, 10, 1)...))
+	require.NoError(t, err)
+
+	// Page 2 of 80 records (the walk's last), in two parts; the last part's transaction fails
+	// after the first part's rows are written and committed.
+	page := mkRecords(10, 90, 1)
+	copying, waiting, release := overlapHooks(s)
+	part := pg(t, "c", "w1", true, "", page[:40]...)
+	part.Part, part.Fetched = true, 0
+	c1 := s.StartCommit(ctx, part)
+	<-copying
+	last := pg(t, "c", "w1", true, "", page[40:]...)
+	last.Fetched, last.Prev = 80, c1
+	ctx2, cancel2 := context.WithCancel(ctx)
+	c2 := s.StartCommit(ctx2, last)
+	<-waiting // the last part's rows are written, waiting for the first part
+	close(release)
+	pc1, err := c1.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, int64(40), pc1.Inserted)
+	st := streamState(t, s, "c")
+	assert.Equal(t, "w1", st.WalkID, "a part never ends the walk")
+	assert.Equal(t, "cur2", st.WalkCursor, "a part does not move the cursor")
+	assert.Equal(t, int64(1), st.WalkPages)
+	assert.Equal(t, int64(10), st.WalkFetched, "the page's records count with its last part")
+	assert.Equal(t, int64(50), st.WalkInserted, "the part's rows count")
+	cancel2()
+	_, err = c2.Wait()
+	require.Error(t, err)
+	assert.Len(t, stored(t, s, "c"), 50, "the first part is stored; the last rolled back")
+	st = streamState(t, s, "c")
+	assert.Equal(t, "cur2", st.WalkCursor, "the checkpoint still names the page")
+
+	// The walk resumes at its checkpoint: the page again, whole.
+	s.beforeCopy, s.beforePrevWait = nil, nil
+	pc, err := s.CommitPage(ctx, pg(t, "c", "w1", true, "", page...))
+	require.NoError(t, err)
+	assert.Equal(t, PageCounts{Inserted: 40, Unchanged: 40, Watermark: pc.Watermark}, pc)
+	st = streamState(t, s, "c")
+	assert.Equal(t, "w1", st.LastWalkID, "the walk completed")
+	assert.Empty(t, st.WalkID)
+	assert.True(t, st.Watermark.Equal(maxUpdated(page...)))
+	got := stored(t, s, "c")
+	require.Len(t, got, 90)
+	for _, r := range got {
+		assert.True(t, r.RemovedAt.IsZero(), "%s was seen by the walk", r.Key)
+	}
+}

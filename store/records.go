@@ -209,6 +209,13 @@ type Page struct {
 	Router func(r *Record, trigger string) []string
 	// Prev is the walk's previous page while it still commits (StartCommit; nil: none).
 	Prev *PendingCommit
+	// Part marks a commit of some of a page's records when the page is committed in parts
+	// (the walk splits a page when nothing else of it is committing, so parts write in
+	// parallel): its rows and counts are stored, but the cursor, walk_pages and walk_fetched
+	// stay, and it is never the walk's end. The page's last part is an ordinary Page with the
+	// page's cursor and Fetched; a crash between parts re-reads the page, whose committed
+	// parts are then unchanged rows.
+	Part bool
 }
 
 // PageCounts is what committing a page did.
@@ -346,13 +353,21 @@ func (s *Store) commitPage(ctx context.Context, p *Page, ended func(error)) (pc 
 		if pageMax.After(maxUpd) {
 			maxUpd = pageMax
 		}
-		final := p.NextCursor == ""
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE stream_state SET walk_cursor = ?, walk_max_updated = ?,
+		final := p.NextCursor == "" && !p.Part
+		if p.Part {
+			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE stream_state SET walk_max_updated = ?,
+			walk_inserted = walk_inserted + ?, walk_updated = walk_updated + ?, walk_unchanged = walk_unchanged + ?,
+			updated_at = ? WHERE connection_id = ? AND stream = ?`),
+				nullTime(maxUpd), pc.Inserted, pc.Updated, pc.Unchanged, now, p.ConnectionID, ckpt)
+		} else {
+			_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE stream_state SET walk_cursor = ?, walk_max_updated = ?,
 			walk_pages = walk_pages + 1, walk_fetched = walk_fetched + ?, walk_inserted = walk_inserted + ?,
 			walk_updated = walk_updated + ?, walk_unchanged = walk_unchanged + ?, walk_total = ?, updated_at = ?
 			WHERE connection_id = ? AND stream = ?`),
-			p.NextCursor, nullTime(maxUpd), p.Fetched, pc.Inserted, pc.Updated, pc.Unchanged, p.TotalItems, now,
-			p.ConnectionID, ckpt); err != nil {
+				p.NextCursor, nullTime(maxUpd), p.Fetched, pc.Inserted, pc.Updated, pc.Unchanged, p.TotalItems, now,
+				p.ConnectionID, ckpt)
+		}
+		if err != nil {
 			return fmt.Errorf("advancing the %s checkpoint: %w", ckpt, err)
 		}
 		pc.Watermark = st.Watermark
@@ -470,6 +485,19 @@ func (s *Store) Keys(ctx context.Context, t Table, connID, cond string, args ...
 		return nil, fmt.Errorf("selecting %s keys: %w", t.Stream, err)
 	}
 	return keys, nil
+}
+
+// Count counts a connection's present records of t matching cond (as Keys).
+func (s *Store) Count(ctx context.Context, t Table, connID, cond string, args ...any) (int64, error) {
+	q := `SELECT COUNT(*) FROM ` + t.Name + ` WHERE connection_id = ? AND removed_at IS NULL`
+	if cond != "" {
+		q += ` AND (` + cond + `)`
+	}
+	var n int64
+	if err := s.db.QueryRowxContext(ctx, s.db.Rebind(q), append([]any{connID}, args...)...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting %s: %w", t.Stream, err)
+	}
+	return n, nil
 }
 
 // dedupe keeps the last occurrence of each key (a record that changed while the walk ran can appear twice).
