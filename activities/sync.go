@@ -468,8 +468,10 @@ func finish(r *model.StreamResult, start time.Time) *model.StreamResult {
 // transforms them (OCSF, flat rows, page joins), and this loop commits them in order. While
 // page N commits, page N+1 is transformed and page N+2 fetched; a CPU profile of the serial
 // version (bench/results.md) showed fetch+decode, transform and the PostgreSQL commit each
-// taking a third of the walk. On PostgreSQL two pages commit at once, on two connections,
-// the later one moving the checkpoint only after the earlier one committed (store/pending.go).
+// taking a third of the walk. On PostgreSQL up to SYNC_PAGE_COMMITS (2) pages commit at once,
+// each on its own connection, the later one moving the checkpoint only after the earlier one
+// committed (store/pending.go); a page that finds nothing of the walk committing is committed
+// in as many parts the same way (splitRecords).
 // Unbuffered hand-offs and the worker's page slots bound the memory.
 func (a *Activities) walk(ctx context.Context, client *sentinelone.Client, conn *store.Connection, spec streamSpec, table store.Table,
 	in model.SyncStreamInput, ckpt, mode string, params url.Values, cursor *string, meta ocsf.Meta, walkStart time.Time, res *model.StreamResult) error {
@@ -694,9 +696,12 @@ type pendingPage struct {
 }
 
 // partMinRecords is the smallest part a page is split into. A delta's page of changed rows
-// is one multi-row upsert, one PostgreSQL backend's work (BenchmarkCommitPageAgents/update-page:
-// 1,000 changed agents 191 ms, the whole delta of 1% of 100k agents 0.34 s); split over the
-// walk's commit slots, the parts write on as many backends at once.
+// is one multi-row upsert, one PostgreSQL backend's work; split over the walk's commit slots,
+// the parts write on as many backends at once (BenchmarkCommitPageAgents on the bench host:
+// 1,000 changed agents 467 ms in one commit, 278 ms in two parts, 265 ms in four). Any page
+// that finds nothing of its walk committing is split (a walk's first page, a delta's only
+// page, pages of a walk bound by its console); a page of unchanged rows costs one more small
+// transaction.
 const partMinRecords = 250
 
 // splitRecords cuts a page's records (unique keys) into at most n parts of at least
@@ -862,10 +867,6 @@ func walkParams(spec streamSpec, s model.ConnectionSettings, stream, mode string
 
 var _ = activity.GetInfo
 
-// refreshAlerts re-reads, by ID, the stored alerts that are not resolved and were created within
-// the refresh window: the alerts API cannot filter on updatedAt, so this is how status and
-// verdict changes of recent alerts are seen. Alerts this sync already read (since syncStart)
-// are current and skipped: a first sync's backfill re-read 12,000 alerts it had just fetched.
 // refreshWindow is a connection's alerts status-refresh window.
 func refreshWindow(s model.ConnectionSettings) time.Duration {
 	if s.AlertRefresh > 0 {
@@ -887,18 +888,29 @@ func (a *Activities) widenAlertsDelta(ctx context.Context, table store.Table, co
 	if err != nil {
 		return nil // no delta bound (nothing committed yet): the walk reads everything anyway
 	}
+	if syncStart.IsZero() {
+		return nil // the refresh cannot tell what the walk saw: widening would only add pages
+	}
 	since := time.Now().UTC().Add(-refreshWindow(conn.Settings))
+	// Never before the stored history (a lookback shorter than the window): alerts older than
+	// what the backfill stored are not ours to add, nor to route as new.
+	oldest, err := a.Store.Earliest(ctx, table, conn.ID, "created_at")
+	if err != nil {
+		return err
+	}
+	if oldest.IsZero() {
+		return nil
+	}
+	if oldest.After(since) {
+		since = oldest
+	}
 	if !since.Before(from) {
 		return nil // the delta walk covers the window already
 	}
 	// Alerts from `from` on are walked either way: compare the costs of the rest of the window.
 	// As in the refresh, alerts this sync already read (its backfill) need no second look.
-	cond, args := "UPPER(incident_status) <> 'RESOLVED' AND created_at >= ? AND created_at < ?", []any{since, from}
-	if !syncStart.IsZero() {
-		cond += " AND last_seen_at < ?"
-		args = append(args, syncStart.UTC())
-	}
-	unresolved, err := a.Store.Count(ctx, table, conn.ID, cond, args...)
+	unresolved, err := a.Store.Count(ctx, table, conn.ID, "UPPER(incident_status) <> 'RESOLVED' AND created_at >= ? AND created_at < ? AND last_seen_at < ?",
+		since, from, syncStart.UTC())
 	if err != nil {
 		return err
 	}
@@ -922,6 +934,13 @@ func windowWalkCheaper(inWindow, unresolved int64) bool {
 // keep the request line near 5 KB, under the 8 KB limit common to proxies and load balancers.
 const refreshBatch = 250
 
+// refreshAlerts re-reads, by ID, the stored alerts that are not resolved and were created within
+// the refresh window: the alerts API cannot filter on updatedAt, so this is how status and
+// verdict changes of recent alerts are seen. Alerts this sync already read (since syncStart)
+// are current and skipped: a first sync's backfill re-read 12,000 alerts it had just fetched.
+// When widenAlertsDelta widened the delta walk, the walk read the window and little is left.
+// A resolved alert is re-read only by a widened walk: a reopened alert, or a verdict set on a
+// resolved one, is seen on the syncs whose walk covers its creation time.
 func (a *Activities) refreshAlerts(ctx context.Context, client *sentinelone.Client, spec streamSpec, table store.Table,
 	conn *store.Connection, syncStart time.Time, meta ocsf.Meta, res *model.StreamResult) error {
 	since := time.Now().UTC().Add(-refreshWindow(conn.Settings))

@@ -98,8 +98,10 @@ func TestE2EThreatsAlertsBackfillKillDeltaAndRefresh(t *testing.T) {
 	// (fewer pages than ID batches) and nothing was left to re-read by ID.
 	require.Zero(t, al.Refreshed, "%+v", al)
 
-	// Resolve all but 20 of the window's unresolved alerts; once that delta stored it, re-reading
-	// the few unresolved ones by ID is the cheaper refresh, and it catches their change.
+	// Resolve all but 20 of the window's UNRESOLVED alerts; once that delta stored it, re-reading
+	// what is left unresolved (the 20, the IN_PROGRESS ones, those of the window's first 2 h:
+	// about 190, one ID batch against two pages) by ID is the cheaper refresh, and it catches
+	// the 20's change.
 	var open []string
 	require.NoError(t, h.store.DB().Select(&open, `SELECT record_key FROM alerts WHERE connection_id = 'det'
 		AND UPPER(incident_status) = 'UNRESOLVED' AND created_at >= $1 ORDER BY record_key`, time.Now().Add(-70*time.Hour)))
@@ -242,4 +244,37 @@ func TestE2ETightPageBudgetParallelWindows(t *testing.T) {
 	th := streamResult(sum, model.StreamThreats)
 	require.Equal(t, int64(12000), th.Inserted, "%+v", th)
 	require.Equal(t, h.sim.Truth("threats"), h.stored("tight", model.StreamThreats), "every threat exactly once, as the console has it")
+}
+
+// A lookback shorter than the alerts' refresh window (24 h against 72 h): the delta that
+// re-walks the window to catch status changes starts no earlier than the oldest alert the
+// backfill stored, so it adds no alert from before the lookback, and it still catches the
+// changes inside it.
+func TestE2EAlertsRefreshWithinShortLookback(t *testing.T) {
+	h := newHarness(t, harnessOpts{agents: 50, sim: simulator.Options{Alerts: 10000, ThreatSpan: 10 * 24 * time.Hour}})
+	h.startWorker()
+	h.create("short", "--streams", "alerts", "--lookback", "24h")
+	sum := h.syncWait("short")
+	require.Equal(t, model.RunSuccess, sum.Status, "%+v", sum)
+	before := h.stored("short", model.StreamAlerts)
+	require.Greater(t, len(before), 800, "about a tenth of 10,000 alerts over 10 days")
+	require.Less(t, len(before), 1200)
+
+	var open []string
+	require.NoError(t, h.store.DB().Select(&open, `SELECT record_key FROM alerts WHERE connection_id = 'short'
+		AND UPPER(incident_status) = 'UNRESOLVED' ORDER BY record_key LIMIT 30`))
+	require.Len(t, open, 30)
+	h.sim.ChangeAlertIDs(open, "RESOLVED")
+	sum = h.syncWait("short")
+	require.Equal(t, model.RunSuccess, sum.Status, "%+v", sum)
+	al := streamResult(sum, model.StreamAlerts)
+	require.Equal(t, int64(30), al.Updated, "%+v", al)
+	require.Zero(t, al.Inserted, "nothing from before the lookback: %+v", al)
+	require.Greater(t, al.Fetched, int64(len(before)/2), "the delta re-walked the stored window: %+v", al)
+	after := h.stored("short", model.StreamAlerts)
+	require.Len(t, after, len(before))
+	truth := h.sim.Truth("alerts")
+	for k, hash := range after {
+		require.Equal(t, truth[k], hash, "alert %s as the console has it", k)
+	}
 }

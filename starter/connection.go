@@ -54,7 +54,7 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.reconcile, "reconcile-every", "24h", "how often a full walk detects removed records")
 	fs.IntVar(&f.backfillWindows, "backfill-windows", model.DefaultBackfillWindows,
 		"parallel windows a threats/alerts backfill is split into (1-64); each costs up to one extra request, more help a slow console")
-	fs.StringVar(&f.alertRefresh, "alert-refresh-window", "72h", "re-read unresolved alerts created this recently on every sync (status changes)")
+	fs.StringVar(&f.alertRefresh, "alert-refresh-window", "72h", "catch status changes of alerts created this recently on every sync: the delta re-walks this window, or re-reads its unresolved alerts by ID, whichever takes fewer requests")
 	fs.BoolVar(&f.insecure, "insecure-http", false, "allow http:// console URLs (testing only)")
 	fs.StringVar(&f.riskScores, "risk-scores", "", "vulnerability risk score per severity level 1..5, e.g. 20,40,60,80,100 (Qualys ETM's default)")
 	fs.StringVar(&f.defaultSeverity, "default-severity", "", "severity for findings that carry none: LOW, MEDIUM, HIGH or CRITICAL")

@@ -24,6 +24,11 @@ import (
 // the walk did not see as removed, which touches other rows, but it does so after its
 // predecessor committed, and nothing follows it. As a safety net, every page transaction gives
 // up on a row lock after pageLockTimeout (the walk then retries from its checkpoint).
+//
+// A page may also be committed in parts (Page.Part), chained the same way: the parts hold
+// disjoint keys of one page, only the last moves the cursor, and a crash between them re-reads
+// the page (the committed parts' rows are then unchanged; the walk's unchanged count includes
+// them a second time, its inserted and updated counts stay exact).
 
 // pageLockTimeout bounds a page transaction's wait for a row lock (PostgreSQL).
 const pageLockTimeout = "120s"

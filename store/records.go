@@ -500,6 +500,21 @@ func (s *Store) Count(ctx context.Context, t Table, connID, cond string, args ..
 	return n, nil
 }
 
+// Earliest is the earliest value of the timestamp column among a connection's present records
+// of t (zero when there are none).
+func (s *Store) Earliest(ctx context.Context, t Table, connID, column string) (time.Time, error) {
+	var at []sql.NullTime
+	q := `SELECT ` + column + ` FROM ` + t.Name + ` WHERE connection_id = ? AND removed_at IS NULL AND ` + column +
+		` IS NOT NULL ORDER BY ` + column + ` LIMIT 1`
+	if err := s.db.SelectContext(ctx, &at, s.db.Rebind(q), connID); err != nil {
+		return time.Time{}, fmt.Errorf("reading the earliest %s %s: %w", t.Stream, column, err)
+	}
+	if len(at) == 0 {
+		return time.Time{}, nil
+	}
+	return scanTime(at[0]), nil
+}
+
 // dedupe keeps the last occurrence of each key (a record that changed while the walk ran can appear twice).
 func dedupe(in []Record) []Record {
 	seen := make(map[string]int, len(in))

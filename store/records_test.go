@@ -503,3 +503,40 @@ func TestStreamStatesAndCounts(t *testing.T) {
 		assert.Equal(t, []StreamCount{{Stream: model.StreamAgents}, {Stream: model.StreamAlerts}, {Stream: model.StreamApplications}, {Stream: model.StreamThreats}, {Stream: model.StreamVulnerabilities}, {Stream: model.StreamXDRAssets}}, cs)
 	})
 }
+
+// Count and Earliest read a connection's present records only (the alerts delta weighs its
+// refresh with them).
+func TestCountAndEarliest(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, url string) {
+		s, _ := openClocked(t, url)
+		ctx := t.Context()
+		mustCreateConn(t, s, "c")
+		table := agentsTable(t)
+		at, err := s.Earliest(ctx, table, "c", "source_updated_at")
+		require.NoError(t, err)
+		assert.True(t, at.IsZero(), "no records: %v", at)
+
+		_, _, err = s.BeginWalk(ctx, "c", model.StreamAgents, "w1", model.ModeFull, "")
+		require.NoError(t, err)
+		_, err = s.CommitPage(ctx, pg(t, "c", "w1", true, "", mkRecords(0, 10, 1)...))
+		require.NoError(t, err)
+		_, _, err = s.BeginWalk(ctx, "c", model.StreamAgents, "w2", model.ModeFull, "")
+		require.NoError(t, err)
+		_, err = s.CommitPage(ctx, pg(t, "c", "w2", true, "", mkRecords(3, 10, 1)...)) // 0-2 are removed
+		require.NoError(t, err)
+
+		at, err = s.Earliest(ctx, table, "c", "source_updated_at")
+		require.NoError(t, err)
+		assert.True(t, at.Equal(mkRecord(3, 1).SourceUpdatedAt), "earliest present: %v", at)
+		n, err := s.Count(ctx, table, "c", "")
+		require.NoError(t, err)
+		assert.Equal(t, int64(7), n)
+		n, err = s.Count(ctx, table, "c", "source_updated_at >= ?", mkRecord(8, 1).SourceUpdatedAt)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), n)
+		n, err = s.Count(ctx, table, "other", "")
+		require.NoError(t, err)
+		assert.Zero(t, n)
+	})
+}
