@@ -210,7 +210,7 @@ type Page struct {
 	// Prev is the walk's previous page while it still commits (StartCommit; nil: none).
 	Prev *PendingCommit
 	// Part marks a commit of some of a page's records when the page is committed in parts
-	// (the walk splits a page when nothing else of it is committing, so parts write in
+	// (a delta walk splits a page when nothing else of it is committing, so parts write in
 	// parallel): its rows and counts are stored, but the cursor, walk_pages and walk_fetched
 	// stay, and it is never the walk's end. The page's last part is an ordinary Page with the
 	// page's cursor and Fetched; a crash between parts re-reads the page, whose committed
