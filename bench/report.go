@@ -146,6 +146,7 @@ func (b *bench) report() string {
 			float64(sc.Run.Requests)/float64(ceilDiv(sc.N, 1000)), mb(sc.Run.PeakRSS), sc.History.MaxEvents, sc.History.LargestPayload)
 	}
 	s.WriteString("\nColumns: *full s* is the sync run's own duration (workflow start → summary); *rec/s* = records fetched ÷ that. " +
+		"Every timed sync and the COPY ceiling start after a CHECKPOINT, so none pays for the writes of the phase before it. " +
 		"*fetch-only* = the connector's `sentinelone` client walking the same endpoint and filters (threats/alerts: one walk over the whole 30-day lookback) with no client-side limit, decoding and discarding pages; " +
 		"*COPY* = the same stored rows (every column, read back as text) loaded with `pq.CopyIn` into an UNLOGGED table with the same columns (and compression) and no indexes, COPY and commit timed only; " +
 		"*durable COPY* = the same chunks COPYed into a logged table with the same columns, primary key and indexes (what PostgreSQL itself charges for WAL and index upkeep on these rows; informational, the targets use *COPY*). " +
