@@ -125,10 +125,11 @@ func BenchmarkCommitPageAgents(b *testing.B) {
 		b.ReportMetric(float64(b.N*npages*1000)/b.Elapsed().Seconds(), "rec/s")
 	})
 	// A delta page: every record of a stored page changed (the update path, a multi-row
-	// upsert). 0.54 s per page here; COPY into a temporary table + UPDATE … FROM was tried and
-	// took 0.63 s (the UPDATE itself 0.08–0.10 s: parsing and shipping the JSON dominates).
-	// parts > 1 commits the page as the walk does when nothing else of it is committing: in
-	// parts (store.Page.Part), written in parallel on as many connections.
+	// upsert). 0.54 s per page on the host of that trial: COPY into a temporary table +
+	// UPDATE … FROM was tried there and took 0.63 s (the UPDATE itself 0.08–0.10 s: parsing
+	// and shipping the JSON dominates). parts > 1 commits the page as a delta walk does when
+	// nothing else of it is committing: in parts (store.Page.Part), written in parallel on as
+	// many connections.
 	updatePage := func(b *testing.B, parts int) {
 		b.StopTimer()
 		run++
