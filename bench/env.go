@@ -339,3 +339,57 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// cpuSnap is the CPU time (user + system) the worker, this process (the simulator) and every
+// PostgreSQL process had used when it was taken.
+type cpuSnap struct {
+	worker, self time.Duration
+	postgres     map[int]time.Duration
+}
+
+// cpuUse is the CPU a phase cost, from the snapshots before and after it. PostgreSQL's is summed
+// over the processes alive at the end (a backend that exited during the phase is not counted).
+type cpuUse struct{ Worker, Simulator, Postgres time.Duration }
+
+func (w *worker) cpuSnap() cpuSnap {
+	s := cpuSnap{worker: procCPU(w.pid()), self: procCPU(os.Getpid()), postgres: map[int]time.Duration{}}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
+			s.postgres[pid] = procCPU(pid)
+		}
+	}
+	return s
+}
+
+func (s cpuSnap) since(before cpuSnap) cpuUse {
+	u := cpuUse{Worker: s.worker - before.worker, Simulator: s.self - before.self}
+	for pid, t := range s.postgres {
+		u.Postgres += t - before.postgres[pid]
+	}
+	return u
+}
+
+// procCPU is a process's utime + stime from /proc/<pid>/stat (clock ticks of 10 ms).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}

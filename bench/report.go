@@ -169,6 +169,9 @@ func (b *bench) report() string {
 			r.CopyRows, r.CopyDur.Seconds(), r.DurableCopyDur.Seconds(),
 			r.Changed, r.Delta.Mode, r.Delta.Fetched, r.Delta.Updated, r.Delta.Refreshed, r.Delta.Duration.Seconds(), r.Delta.Requests, r.Delta.ByID, r.Full.ByID,
 			r.History.Runs, r.History.TotalEvents, r.History.LargestPayload, r.History.LargestPlain, r.History.LargestWhere, r.Markers, len(r.History.RecordDataFound))
+		fmt.Fprintf(&s, " CPU during the full sync: worker %.1fs (%.0f µs a record), PostgreSQL %.1fs, simulator %.1fs; during the delta: worker %.2fs, PostgreSQL %.2fs.",
+			r.Full.CPU.Worker.Seconds(), perRecordMicros(r.Full.CPU.Worker, r.Full.Fetched), r.Full.CPU.Postgres.Seconds(), r.Full.CPU.Simulator.Seconds(),
+			r.Delta.CPU.Worker.Seconds(), r.Delta.CPU.Postgres.Seconds())
 		if r.API != nil {
 			fmt.Fprintf(&s, " API run: %d records in %.2fs (%.0f rec/s), %d requests, %d × 429.", r.API.Fetched, r.API.Duration.Seconds(),
 				rate(r.API.Fetched, r.API.Duration), r.API.Requests, r.API.Status429)
@@ -273,4 +276,11 @@ func foundList(f []string) string {
 		f = f[:3]
 	}
 	return ": " + strings.Join(f, "; ")
+}
+
+func perRecordMicros(d time.Duration, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
 }

@@ -100,6 +100,7 @@ type runResult struct {
 	Status429  int   // of which 429
 	ByID       int   // of which asked for records by ID (the alerts status refresh)
 	PeakRSS    int64 // VmHWM bytes
+	CPU        cpuUse
 	Status     string
 	Mode       string
 	Windows    int
@@ -206,12 +207,13 @@ func (b *bench) measureSync(id string, def streamDef, w *worker, sim *simulator.
 	if !w.resetPeakRSS() {
 		logf("cannot reset VmHWM of the worker; peak RSS includes earlier phases")
 	}
+	cpu0 := w.cpuSnap()
 	sum, wall, err := b.e.syncWait(id, extra...)
 	if err != nil {
 		return runResult{}, err
 	}
 	r := runResult{Duration: sum.FinishedAt.Sub(sum.StartedAt), Wall: wall, Status: sum.Status, Mode: sum.Mode,
-		PeakRSS: w.peakRSS(), WorkflowID: sum.WorkflowID}
+		PeakRSS: w.peakRSS(), CPU: w.cpuSnap().since(cpu0), WorkflowID: sum.WorkflowID}
 	for _, s := range sum.Streams {
 		if s.Stream == def.name {
 			r.Fetched, r.Inserted, r.Updated, r.Windows, r.Refreshed = s.Fetched, s.Inserted, s.Updated, s.Windows, s.Refreshed
@@ -265,8 +267,9 @@ func (b *bench) runStream(ctx context.Context, def streamDef) (*streamResult, er
 	if res.Full, err = b.measureSync(id, def, w, b.sim); err != nil {
 		return nil, err
 	}
-	logf("%s: full sync %d records in %s (%.0f rec/s), %d requests, peak RSS %.1f MB", def.name, res.Full.Fetched,
-		res.Full.Duration.Round(time.Millisecond), rate(res.Full.Fetched, res.Full.Duration), res.Full.Requests, mb(res.Full.PeakRSS))
+	logf("%s: full sync %d records in %s (%.0f rec/s), %d requests, peak RSS %.1f MB; CPU: worker %.1fs, PostgreSQL %.1fs, simulator %.1fs",
+		def.name, res.Full.Fetched, res.Full.Duration.Round(time.Millisecond), rate(res.Full.Fetched, res.Full.Duration), res.Full.Requests,
+		mb(res.Full.PeakRSS), res.Full.CPU.Worker.Seconds(), res.Full.CPU.Postgres.Seconds(), res.Full.CPU.Simulator.Seconds())
 	res.Changed = def.mutate(b.sim, max(1, res.N/100))
 	logf("%s: changed %d records; delta sync", def.name, res.Changed)
 	if res.Delta, err = b.measureSync(id, def, w, b.sim); err != nil {
