@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unsafe"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -21,7 +23,7 @@ import (
 
 // storeRecords writes a page's new and changed records. ins are the records existing() did not
 // find; upd the ones it found with another hash (or removed).
-func (s *Store) storeRecords(ctx context.Context, tx *sqlxTx, t Table, connID, walkID string, now time.Time, ins, upd []Record) error {
+func (s *Store) storeRecords(ctx context.Context, tx *sqlxTx, conn *sqlx.Conn, t Table, connID, walkID string, now time.Time, ins, upd []Record) error {
 	if !s.isPG || len(ins) < copyMinRows {
 		return s.upsert(ctx, tx, t, connID, walkID, now, append(ins, upd...))
 	}
@@ -34,7 +36,7 @@ func (s *Store) storeRecords(ctx context.Context, tx *sqlxTx, t Table, connID, w
 	if s.beforeCopy != nil {
 		s.beforeCopy()
 	}
-	if err := s.copyRecords(ctx, tx, t, connID, walkID, now, ins); err != nil {
+	if err := copyRecords(ctx, conn, t, connID, walkID, now, ins); err != nil {
 		var pqe *pq.Error
 		if !errors.As(err, &pqe) || pqe.Code != "23505" {
 			return err
@@ -52,31 +54,102 @@ func (s *Store) storeRecords(ctx context.Context, tx *sqlxTx, t Table, connID, w
 // copyMinRows: below this a single upsert statement costs less than a COPY round trip.
 const copyMinRows = 16
 
-// copyRecords streams records into the table with COPY (PostgreSQL only).
-func (s *Store) copyRecords(ctx context.Context, tx *sqlxTx, t Table, connID, walkID string, now time.Time, recs []Record) error {
+// copyRecords streams records into the table with COPY (PostgreSQL only). The rows are
+// formatted here (copytext.go) and handed to lib/pq's copyin.CopyData on the transaction's
+// driver connection.
+func copyRecords(ctx context.Context, conn *sqlx.Conn, t Table, connID, walkID string, now time.Time, recs []Record) error {
 	cols := append(append([]string{}, commonColumns...), t.FlatColumns...)
-	stmt, err := tx.PrepareContext(ctx, CopyStatement(t.Name, cols))
-	if err != nil {
-		return fmt.Errorf("storing %s records: %w", t.Stream, err)
-	}
-	defer stmt.Close()
-	args := make([]any, len(cols))
-	for _, r := range recs {
+	err := copyLines(ctx, conn, CopyStatement(t.Name, cols), func(buf []byte, i int) ([]byte, bool, error) {
+		if i == len(recs) {
+			return buf, false, nil
+		}
+		r := &recs[i]
 		if len(r.Flat) != len(t.FlatColumns) {
-			return fmt.Errorf("%s record %s has %d flat values for %d columns", t.Stream, r.Key, len(r.Flat), len(t.FlatColumns))
+			return buf, false, fmt.Errorf("%s record %s has %d flat values for %d columns", t.Stream, r.Key, len(r.Flat), len(t.FlatColumns))
 		}
-		// jsonb columns take their text form; a []byte would be sent as bytea.
-		args[0], args[1], args[2], args[3], args[4] = connID, r.Key, r.Hash, nullTime(r.SourceUpdatedAt), now
-		args[5], args[6], args[7], args[8], args[9] = now, nil, walkID, jsonText(r.Raw), jsonText(r.OCSF)
-		copy(args[len(commonColumns):], r.Flat)
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("storing %d %s records: %w", len(recs), t.Stream, err)
+		// jsonb columns take their JSON as text.
+		common := [...]any{connID, r.Key, r.Hash, nullTime(r.SourceUpdatedAt), now, now, nil, walkID, jsonText(r.Raw), jsonText(r.OCSF)}
+		buf, err := appendCopyRow(buf, common[:])
+		if err == nil {
+			buf = append(buf, '\t')
+			buf, err = appendCopyRow(buf, r.Flat)
 		}
-	}
-	if _, err := stmt.ExecContext(ctx); err != nil {
+		return buf, true, err
+	})
+	if err != nil {
 		return fmt.Errorf("storing %d %s records: %w", len(recs), t.Stream, err)
 	}
 	return nil
+}
+
+// copyLines runs the COPY … FROM STDIN statement q on conn's driver connection (inside the
+// transaction open on conn), sending the lines next(buf[:0], i) builds for i = 0, 1, … until
+// it reports no more.
+func copyLines(ctx context.Context, conn *sqlx.Conn, q string, next func(buf []byte, i int) ([]byte, bool, error)) error {
+	err := conn.Raw(func(dc any) (err error) {
+		// database/sql closes a Conn whose Raw function returns driver.ErrBadConn or panics, and
+		// that close waits for the transaction open on it: neither may leave this function.
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("COPY panicked: %v", r)
+			}
+			if err != nil {
+				err = rawErr{err}
+			}
+		}()
+		return copyRows(ctx, dc, q, next)
+	})
+	if re, ok := err.(rawErr); ok {
+		err = re.err
+	}
+	return err
+}
+
+// rawErr carries an error out of conn.Raw without unwrapping to driver.ErrBadConn (see
+// copyLines); the caller unwraps it, and the transaction's next statement or its rollback
+// then meets the bad connection and discards it.
+type rawErr struct{ err error }
+
+func (e rawErr) Error() string { return e.err.Error() }
+
+// copyData is lib/pq's COPY statement: CopyData takes one line of COPY text.
+type copyData interface {
+	driver.Stmt
+	CopyData(ctx context.Context, line string) (driver.Result, error)
+}
+
+// copyRows runs the COPY statement q on the driver connection dc, appending each row's line
+// with next(buf, i) until it reports no more rows.
+func copyRows(ctx context.Context, dc any, q string, next func(buf []byte, i int) ([]byte, bool, error)) error {
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("the database driver (%T) cannot prepare statements with a context", dc)
+	}
+	st, err := pc.PrepareContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	cd, ok := st.(copyData)
+	if !ok {
+		_ = st.Close()
+		return fmt.Errorf("the database driver's COPY statement (%T) takes no CopyData", st)
+	}
+	var buf []byte
+	for i := 0; ; i++ {
+		var more bool
+		if buf, more, err = next(buf[:0], i); err != nil || !more {
+			break
+		}
+		if _, err = cd.CopyData(ctx, unsafe.String(unsafe.SliceData(buf), len(buf))); err != nil {
+			break
+		}
+	}
+	// Close ends the COPY (CopyDone) and returns the server's verdict on every row; after a
+	// failure above it still ends the COPY so the connection stays usable for the rollback.
+	if cerr := cd.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // jsonText passes a record's JSON to the driver as text (jsonb columns take text; a []byte

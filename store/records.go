@@ -266,7 +266,7 @@ func (s *Store) commitPage(ctx context.Context, p *Page, ended func(error)) (pc 
 	if ckpt == "" {
 		ckpt = p.Table.Stream
 	}
-	err = s.inTx(ctx, func(tx *sqlxTx) error {
+	err = s.inConnTx(ctx, func(tx *sqlxTx, conn *sqlx.Conn) error {
 		if s.isPG {
 			if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+pageLockTimeout+`'`); err != nil {
 				return fmt.Errorf("starting the %s page: %w", p.Table.Stream, err)
@@ -313,7 +313,7 @@ func (s *Store) commitPage(ctx context.Context, p *Page, ended func(error)) (pc 
 			}
 			pc.Routed = n
 		}
-		if err := s.storeRecords(ctx, tx, p.Table, p.ConnectionID, p.WalkID, now, ins, upd); err != nil {
+		if err := s.storeRecords(ctx, tx, conn, p.Table, p.ConnectionID, p.WalkID, now, ins, upd); err != nil {
 			return err
 		}
 		// A quarantined record the table already holds is still on the console: mark it seen so

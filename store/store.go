@@ -139,6 +139,26 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlxTx) error) error {
 	if err != nil {
 		return fmt.Errorf("beginning a transaction: %w", err)
 	}
+	return runTx(tx, fn)
+}
+
+// inConnTx is inTx on a connection held for the transaction, which fn also gets: the COPY
+// writer (pgwrite.go) reaches the driver connection under the transaction through conn.Raw.
+func (s *Store) inConnTx(ctx context.Context, fn func(tx *sqlxTx, conn *sqlx.Conn) error) error {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("taking a database connection: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a transaction: %w", err)
+	}
+	return runTx(tx, func(tx *sqlxTx) error { return fn(tx, conn) })
+}
+
+// runTx runs fn in tx and commits, or rolls back when fn fails or panics.
+func runTx(tx *sqlxTx, fn func(tx *sqlxTx) error) error {
 	defer func() {
 		if r := recover(); r != nil {
 			_ = tx.Rollback() // give the connection back before the panic goes on
