@@ -674,6 +674,17 @@ func compactObject(raw json.RawMessage) json.RawMessage {
 	if r == nil || r[0] != '{' {
 		return r
 	}
+	// Consoles send these objects with every member null far more often than not
+	// ({"id":null,"image":null,…}); a CPU profile of the alerts full sync put compactObject's
+	// map decode and re-encode at 13% of the alert transform.
+	if allNullishObject(r) {
+		return nil
+	}
+	return compactDecoded(r)
+}
+
+// compactDecoded is compactObject by decoding r and encoding what is left.
+func compactDecoded(r []byte) json.RawMessage {
 	var m map[string]json.RawMessage
 	if err := fastjson.Unmarshal(r, &m); err != nil {
 		return nil
@@ -692,6 +703,85 @@ func compactObject(raw json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return b
+}
+
+// allNullishObject reports whether r is a JSON object all of whose member values compactObject
+// drops (null, a nullish string, exactly {} or []), reading it without allocating. Anything it
+// does not follow (other values, malformed input) is false, and compactObject decodes r instead.
+func allNullishObject(r []byte) bool {
+	i := skipJSONSpace(r, 1)
+	if i < len(r) && r[i] == '}' {
+		return skipJSONSpace(r, i+1) == len(r)
+	}
+	for {
+		// "key" :
+		if i >= len(r) || r[i] != '"' {
+			return false
+		}
+		end := jsonStringEnd(r, i)
+		if end < 0 {
+			return false
+		}
+		i = skipJSONSpace(r, end)
+		if i >= len(r) || r[i] != ':' {
+			return false
+		}
+		i = skipJSONSpace(r, i+1)
+		// value
+		var v []byte
+		switch {
+		case i >= len(r):
+			return false
+		case r[i] == '"':
+			end = jsonStringEnd(r, i)
+			if end < 0 {
+				return false
+			}
+			v = r[i:end]
+		case r[i] == 'n' || r[i] == '{' || r[i] == '[':
+			if end = i + 2; r[i] == 'n' {
+				end = i + 4
+			}
+			if end > len(r) {
+				return false
+			}
+			v = r[i:end]
+		default:
+			return false
+		}
+		if !isNullish(v) && string(v) != "{}" && string(v) != "[]" {
+			return false
+		}
+		i = skipJSONSpace(r, end)
+		switch {
+		case i < len(r) && r[i] == ',':
+			i = skipJSONSpace(r, i+1)
+		case i < len(r) && r[i] == '}':
+			return skipJSONSpace(r, i+1) == len(r)
+		default:
+			return false
+		}
+	}
+}
+
+// jsonStringEnd is the index just past the JSON string literal starting at r[i] == '"', or -1.
+func jsonStringEnd(r []byte, i int) int {
+	for j := i + 1; j < len(r); j++ {
+		switch r[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+func skipJSONSpace(r []byte, i int) int {
+	for i < len(r) && (r[i] == ' ' || r[i] == '\t' || r[i] == '\n' || r[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // endpointFacts are the device attributes a threat or an alert knows about its agent.

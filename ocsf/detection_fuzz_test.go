@@ -89,3 +89,19 @@ func FuzzAlert(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAllNullishObject: whenever the allocation-free check says every member is nullish,
+// decoding the object drops every member as well.
+func FuzzAllNullishObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"id":null,"image":null}`, `{"a":"None","b":{},"c":[]}`, `{"a":"x"}`, `{"a":{"b":null}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '{' || !allNullishObject(b) {
+			return
+		}
+		if got := compactDecoded(b); got != nil {
+			t.Fatalf("allNullishObject(%q) but decoding keeps %s", b, got)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -666,4 +667,42 @@ func TestSmallBuilders(t *testing.T) {
 	require.Equal(t, "abc", newFile("", "", "", "abc", "").Name, "hash-only file is named by its hash")
 	require.Nil(t, compactObject(json.RawMessage(`{"a":null,"b":"None","c":{}}`)))
 	require.JSONEq(t, `{"b":1}`, string(compactObject(json.RawMessage(`{"a":null,"b":1}`))))
+}
+
+// TestAllNullishObject: the allocation-free check agrees with decoding: where it says every
+// member is nullish, compactObject's decode path drops them all; the objects consoles send
+// with real members, or malformed ones, go to the decode path.
+func TestAllNullishObject(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{`{}`, true},
+		{`{ }`, true},
+		{`{"id":null,"image":null,"labels":null,"name":null}`, true},
+		{"{ \"a\" : null ,\n\t\"b\":\"None\", \"c\":\"\", \"d\":{}, \"e\":[], \"f\":\"N/A\" } ", true},
+		{`{"k\"ey":"null","x\\":"NULL"}`, true},
+		{`{"id":"abc123","image":null}`, false},
+		{`{"id":null,"labels":{"app":"web"}}`, false},
+		{`{"a":[null]}`, false},
+		{`{"a":{ }}`, false}, // compactObject keeps "{ }": only exactly {} is dropped
+		{`{"a":0}`, false},
+		{`{"a":false}`, false},
+		{`{"a":"N\/A"}`, false},
+		{`{"a":nul}`, false},
+		{`{"a":null`, false},
+		{`{"a" null}`, false},
+		{`{"a":null,}`, false},
+		{`{"a":null} x`, false},
+		{`{"a`, false},
+		{`{"a":"`, false},
+		{`{`, false},
+	} {
+		got := allNullishObject([]byte(c.in))
+		assert.Equal(t, c.want, got, "%s", c.in)
+		if got {
+			assert.Nil(t, compactDecoded([]byte(c.in)), "decoding %s drops every member too", c.in)
+		}
+	}
+	assert.JSONEq(t, `{"id":"abc123"}`, string(compactObject(json.RawMessage(`{"id":"abc123","image":null}`))))
 }
