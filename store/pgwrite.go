@@ -59,6 +59,7 @@ const copyMinRows = 16
 // driver connection.
 func copyRecords(ctx context.Context, conn *sqlx.Conn, t Table, connID, walkID string, now time.Time, recs []Record) error {
 	cols := append(append([]string{}, commonColumns...), t.FlatColumns...)
+	nowText := string(pq.FormatTimestamp(now)) // the same text for every row, formatted once
 	err := copyLines(ctx, conn, CopyStatement(t.Name, cols), func(buf []byte, i int) ([]byte, bool, error) {
 		if i == len(recs) {
 			return buf, false, nil
@@ -68,7 +69,7 @@ func copyRecords(ctx context.Context, conn *sqlx.Conn, t Table, connID, walkID s
 			return buf, false, fmt.Errorf("%s record %s has %d flat values for %d columns", t.Stream, r.Key, len(r.Flat), len(t.FlatColumns))
 		}
 		// jsonb columns take their JSON as text.
-		common := [...]any{connID, r.Key, r.Hash, nullTime(r.SourceUpdatedAt), now, now, nil, walkID, jsonText(r.Raw), jsonText(r.OCSF)}
+		common := [...]any{connID, r.Key, r.Hash, nullTime(r.SourceUpdatedAt), nowText, nowText, nil, walkID, jsonText(r.Raw), jsonText(r.OCSF)}
 		buf, err := appendCopyRow(buf, common[:])
 		if err == nil {
 			buf = append(buf, '\t')
@@ -134,6 +135,15 @@ func copyRows(ctx context.Context, dc any, q string, next func(buf []byte, i int
 		_ = st.Close()
 		return fmt.Errorf("the database driver's COPY statement (%T) takes no CopyData", st)
 	}
+	// Close ends the COPY (CopyDone) and returns the server's verdict on every row. It must run
+	// even when next panics: until it does, the statement's goroutine reads the connection,
+	// which the transaction's rollback is about to use.
+	closed := false
+	defer func() {
+		if !closed {
+			_ = cd.Close()
+		}
+	}()
 	var buf []byte
 	for i := 0; ; i++ {
 		var more bool
@@ -144,8 +154,8 @@ func copyRows(ctx context.Context, dc any, q string, next func(buf []byte, i int
 			break
 		}
 	}
-	// Close ends the COPY (CopyDone) and returns the server's verdict on every row; after a
-	// failure above it still ends the COPY so the connection stays usable for the rollback.
+	// After a failure above too: the connection stays usable for the rollback.
+	closed = true
 	if cerr := cd.Close(); err == nil {
 		err = cerr
 	}
