@@ -54,26 +54,26 @@ func fetchOnly(ctx context.Context, consoleURL string, caPEM []byte, token, path
 // COPYs each chunk into two staging tables with the same columns and compression, timing only
 // the COPY and the commit of each: an UNLOGGED table without indexes (the write-only ceiling),
 // and a durable one — logged, with the table's primary key and indexes — which measures what
-// PostgreSQL itself charges for WAL and index maintenance on the same rows. It returns rows
-// and the two COPY times.
-func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64, d, durable time.Duration, err error) {
+// PostgreSQL itself charges for WAL and index maintenance on the same rows. It returns rows,
+// the two COPY times and the CPU PostgreSQL's processes spent in each.
+func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64, d, durable time.Duration, cpu [2]time.Duration, err error) {
 	var cols []string
 	r, err := db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
 		WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, table)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, cpu, err
 	}
 	for r.Next() {
 		var c string
 		if err := r.Scan(&c); err != nil {
 			r.Close()
-			return 0, 0, 0, err
+			return 0, 0, 0, cpu, err
 		}
 		cols = append(cols, c)
 	}
 	r.Close()
 	if len(cols) == 0 {
-		return 0, 0, 0, fmt.Errorf("table %s has no columns", table)
+		return 0, 0, 0, cpu, fmt.Errorf("table %s has no columns", table)
 	}
 	staging := []struct{ name, ddl string }{
 		{"bench_copy_" + table, `CREATE UNLOGGED TABLE bench_copy_` + table + ` (LIKE ` + table + ` INCLUDING DEFAULTS INCLUDING COMPRESSION)`},
@@ -81,10 +81,10 @@ func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64
 	}
 	for _, st := range staging {
 		if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS `+st.name); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, cpu, err
 		}
 		if _, err := db.ExecContext(ctx, st.ddl); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, cpu, err
 		}
 		defer db.ExecContext(context.Background(), `DROP TABLE IF EXISTS `+st.name) //nolint:errcheck
 	}
@@ -103,17 +103,19 @@ func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64
 	for {
 		chunk, err := loadChunk(ctx, db, q, connID, last, len(cols))
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, cpu, err
 		}
 		if len(chunk) == 0 {
 			break
 		}
 		last = chunk[len(chunk)-1][keyIdx].(string)
 		for i, st := range staging {
+			pg0 := postgresCPU()
 			took, err := copyChunk(ctx, db, st.name, cols, chunk)
 			if err != nil {
-				return 0, 0, 0, err
+				return 0, 0, 0, cpu, err
 			}
+			cpu[i] += postgresCPUSince(pg0)
 			if i == 0 {
 				d += took
 			} else {
@@ -122,7 +124,7 @@ func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64
 		}
 		rows += int64(len(chunk))
 	}
-	return rows, d, durable, nil
+	return rows, d, durable, cpu, nil
 }
 
 // copyChunk COPYs rows into table in one transaction and returns the COPY + commit time.

@@ -352,7 +352,12 @@ type cpuSnap struct {
 type cpuUse struct{ Worker, Simulator, Postgres time.Duration }
 
 func (w *worker) cpuSnap() cpuSnap {
-	s := cpuSnap{worker: procCPU(w.pid()), self: procCPU(os.Getpid()), postgres: map[int]time.Duration{}}
+	return cpuSnap{worker: procCPU(w.pid()), self: procCPU(os.Getpid()), postgres: postgresCPU()}
+}
+
+// postgresCPU is the CPU time of every PostgreSQL process, by pid.
+func postgresCPU() map[int]time.Duration {
+	pg := map[int]time.Duration{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -360,10 +365,19 @@ func (w *worker) cpuSnap() cpuSnap {
 			continue
 		}
 		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
-			s.postgres[pid] = procCPU(pid)
+			pg[pid] = procCPU(pid)
 		}
 	}
-	return s
+	return pg
+}
+
+// postgresCPUSince is the CPU PostgreSQL's processes alive now used since the snapshot before.
+func postgresCPUSince(before map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, t := range postgresCPU() {
+		d += t - before[pid]
+	}
+	return d
 }
 
 func (s cpuSnap) since(before cpuSnap) cpuUse {

@@ -169,9 +169,10 @@ func (b *bench) report() string {
 			r.CopyRows, r.CopyDur.Seconds(), r.DurableCopyDur.Seconds(),
 			r.Changed, r.Delta.Mode, r.Delta.Fetched, r.Delta.Updated, r.Delta.Refreshed, r.Delta.Duration.Seconds(), r.Delta.Requests, r.Delta.ByID, r.Full.ByID,
 			r.History.Runs, r.History.TotalEvents, r.History.LargestPayload, r.History.LargestPlain, r.History.LargestWhere, r.Markers, len(r.History.RecordDataFound))
-		fmt.Fprintf(&s, " CPU during the full sync: worker %.1fs (%.0f µs a record), PostgreSQL %.1fs, simulator %.1fs; during the delta: worker %.2fs, PostgreSQL %.2fs.",
-			r.Full.CPU.Worker.Seconds(), perRecordMicros(r.Full.CPU.Worker, r.Full.Fetched), r.Full.CPU.Postgres.Seconds(), r.Full.CPU.Simulator.Seconds(),
-			r.Delta.CPU.Worker.Seconds(), r.Delta.CPU.Postgres.Seconds())
+		fmt.Fprintf(&s, " CPU during the full sync: worker %.1fs (%.0f µs a record), PostgreSQL %.1fs (%.0f µs a row; its COPY ceiling %.0f µs, the durable COPY %.0f µs), simulator %.1fs; during the delta: worker %.2fs, PostgreSQL %.2fs.",
+			r.Full.CPU.Worker.Seconds(), perRecordMicros(r.Full.CPU.Worker, r.Full.Fetched), r.Full.CPU.Postgres.Seconds(),
+			perRecordMicros(r.Full.CPU.Postgres, r.Full.Inserted+r.Full.Updated), perRecordMicros(r.CopyCPU[0], r.CopyRows), perRecordMicros(r.CopyCPU[1], r.CopyRows),
+			r.Full.CPU.Simulator.Seconds(), r.Delta.CPU.Worker.Seconds(), r.Delta.CPU.Postgres.Seconds())
 		if r.API != nil {
 			fmt.Fprintf(&s, " API run: %d records in %.2fs (%.0f rec/s), %d requests, %d × 429.", r.API.Fetched, r.API.Duration.Seconds(),
 				rate(r.API.Fetched, r.API.Duration), r.API.Requests, r.API.Status429)

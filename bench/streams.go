@@ -125,7 +125,8 @@ type streamResult struct {
 	FetchPub429    int
 	CopyRows       int64
 	CopyDur        time.Duration
-	DurableCopyDur time.Duration // the same rows COPYed into a logged table with the same indexes
+	DurableCopyDur time.Duration    // the same rows COPYed into a logged table with the same indexes
+	CopyCPU        [2]time.Duration // PostgreSQL's CPU in the UNLOGGED and the durable COPY
 	API            *runResult
 	APILimit       float64
 	APIBurst       int
@@ -294,7 +295,7 @@ func (b *bench) runStream(ctx context.Context, def streamDef) (*streamResult, er
 	b.fetchCeiling(ctx, res)
 	logf("%s: COPY ceiling", def.name)
 	b.checkpoint(ctx)
-	if res.CopyRows, res.CopyDur, res.DurableCopyDur, err = copyOnly(ctx, b.e.db, def.table, id); err != nil {
+	if res.CopyRows, res.CopyDur, res.DurableCopyDur, res.CopyCPU, err = copyOnly(ctx, b.e.db, def.table, id); err != nil {
 		return nil, err
 	}
 	logf("%s: COPY %d rows in %s (%.0f rows/s); into a durable indexed table %s (%.0f rows/s)", def.name, res.CopyRows,
