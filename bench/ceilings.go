@@ -115,7 +115,7 @@ func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64
 			if err != nil {
 				return 0, 0, 0, cpu, err
 			}
-			cpu[i] += postgresCPUSince(pg0)
+			cpu[i] += postgresCPU() - pg0
 			if i == 0 {
 				d += took
 			} else {

@@ -146,8 +146,11 @@ func (e *env) createDatabase() error {
 		rest = e.adminURL[i+q:]
 	}
 	e.dbURL = e.adminURL[:i+1] + e.dbName + rest
-	e.db, err = sql.Open("postgres", e.dbURL)
-	return err
+	if e.db, err = sql.Open("postgres", e.dbURL); err != nil {
+		return err
+	}
+	findPostmaster(ctx, e.db)
+	return nil
 }
 
 func (e *env) dropDatabase() {
@@ -340,70 +343,90 @@ func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
 
-// cpuSnap is the CPU time (user + system) the worker, this process (the simulator) and every
-// PostgreSQL process had used when it was taken.
+// cpuSnap is the CPU time (user + system) the worker, this process (the simulator) and the
+// benchmark's PostgreSQL server had used when it was taken.
 type cpuSnap struct {
-	worker, self time.Duration
-	postgres     map[int]time.Duration
+	worker, self, postgres time.Duration
 }
 
-// cpuUse is the CPU a phase cost, from the snapshots before and after it. PostgreSQL's is summed
-// over the processes alive at the end (a backend that exited during the phase is not counted).
+// cpuUse is the CPU a phase cost, from the snapshots before and after it.
 type cpuUse struct{ Worker, Simulator, Postgres time.Duration }
 
 func (w *worker) cpuSnap() cpuSnap {
 	return cpuSnap{worker: procCPU(w.pid()), self: procCPU(os.Getpid()), postgres: postgresCPU()}
 }
 
-// postgresCPU is the CPU time of every PostgreSQL process, by pid.
-func postgresCPU() map[int]time.Duration {
-	pg := map[int]time.Duration{}
+func (s cpuSnap) since(before cpuSnap) cpuUse {
+	return cpuUse{Worker: s.worker - before.worker, Simulator: s.self - before.self, Postgres: s.postgres - before.postgres}
+}
+
+// postmasterPID is the benchmark's PostgreSQL server (the parent of the backend serving one of
+// its connections), 0 when it is not a process of this host (findPostmaster).
+var postmasterPID int
+
+// findPostmaster sets postmasterPID from a connection of db, logging when PostgreSQL's CPU
+// cannot be read here.
+func findPostmaster(ctx context.Context, db *sql.DB) {
+	var backend int
+	if err := db.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err == nil {
+		if ppid := procStatusKB(backend, "PPid:"); ppid > 1 {
+			postmasterPID = int(ppid)
+			return
+		}
+	}
+	logf("PostgreSQL's processes are not visible here: its CPU is reported as 0")
+}
+
+// postgresCPU is the CPU the PostgreSQL server has used: the postmaster's own, that of its
+// live children, and that of the children it has reaped (its cutime/cstime), so a backend that
+// exits during a phase still counts.
+func postgresCPU() time.Duration {
+	if postmasterPID == 0 {
+		return 0
+	}
+	own, reaped := procTimes(postmasterPID)
+	total := own + reaped
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if err != nil || pid == postmasterPID {
 			continue
 		}
-		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "postgres" {
-			pg[pid] = procCPU(pid)
+		if procStatusKB(pid, "PPid:") == int64(postmasterPID) {
+			t, _ := procTimes(pid)
+			total += t
 		}
 	}
-	return pg
+	return total
 }
 
-// postgresCPUSince is the CPU PostgreSQL's processes alive now used since the snapshot before.
-func postgresCPUSince(before map[int]time.Duration) time.Duration {
-	var d time.Duration
-	for pid, t := range postgresCPU() {
-		d += t - before[pid]
-	}
-	return d
-}
-
-func (s cpuSnap) since(before cpuSnap) cpuUse {
-	u := cpuUse{Worker: s.worker - before.worker, Simulator: s.self - before.self}
-	for pid, t := range s.postgres {
-		u.Postgres += t - before.postgres[pid]
-	}
-	return u
-}
-
-// procCPU is a process's utime + stime from /proc/<pid>/stat (clock ticks of 10 ms).
+// procCPU is a process's utime + stime.
 func procCPU(pid int) time.Duration {
+	t, _ := procTimes(pid)
+	return t
+}
+
+// procTimes reads /proc/<pid>/stat: utime + stime, and cutime + cstime (reaped children), in
+// clock ticks of 10 ms.
+func procTimes(pid int) (own, children time.Duration) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
+	// Fields after the command name, which is in parentheses and may hold spaces: f[0] is
+	// field 3 (state), so fields 14-17 are f[11]-f[14].
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return 0, 0
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0
+	if len(f) < 15 {
+		return 0, 0
 	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	var v [4]int64
+	for j := range v {
+		v[j], _ = strconv.ParseInt(f[11+j], 10, 64)
+	}
+	tick := 10 * time.Millisecond
+	return time.Duration(v[0]+v[1]) * tick, time.Duration(v[2]+v[3]) * tick
 }

@@ -15,9 +15,10 @@ import (
 // alerts full sync (100k alerts, 15 s sample) put 1.96 s of the worker's 8.23 s in copyRecords,
 // 1.09 s of it in lib/pq's appendEscapedText, which appends byte by byte once a value holds a
 // backslash (every JSON document with an escaped quote or a Windows path), and 0.3 s in
-// database/sql's per-row argument conversion. appendCopyRow produces the same bytes lib/pq's
-// copyin.Exec does (TestCopyRowMatchesDriver loads both into PostgreSQL and compares) and hands
-// whole lines to copyin.CopyData.
+// database/sql's per-row argument conversion. appendCopyRow writes the text lib/pq's copyin.Exec
+// would send for the values the write path passes (TestCopyRowMatchesDriver loads the same rows
+// both ways into PostgreSQL and compares what is stored), and copyRows hands the lines to
+// copyin.CopyData.
 
 // appendCopyRow appends one COPY text line (values separated by tabs, no final newline).
 func appendCopyRow(buf []byte, vals []any) ([]byte, error) {
@@ -33,8 +34,11 @@ func appendCopyRow(buf []byte, vals []any) ([]byte, error) {
 	return buf, nil
 }
 
-// appendCopyValue appends v as lib/pq's text encoding does, after database/sql's default
-// conversion (pointers dereferenced, driver.Valuer called, other integer kinds widened).
+// appendCopyValue appends v as lib/pq's text encoding does. Types other than the ones the
+// write path passes go through database/sql's default conversion (pointers dereferenced,
+// driver.Valuer called, other integer kinds widened); what lib/pq's CheckNamedValue would turn
+// into something else first (slices into arrays, uint64 above MaxInt64 into text) is an error
+// here rather than a different encoding.
 func appendCopyValue(buf []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
@@ -71,7 +75,8 @@ func appendCopyValue(buf []byte, v any) ([]byte, error) {
 }
 
 // appendCopyText appends s with COPY's escapes for backslash, newline, carriage return and tab.
-// Runs without them are appended whole; the searches are the runtime's vectorised IndexByte.
+// Runs without them are appended whole: a long value is searched with the runtime's vectorised
+// IndexByte, a short one byte by byte.
 func appendCopyText(buf []byte, s string) []byte {
 	if len(s) < 64 {
 		// Short values (most flat columns): one pass beats four calls.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 	"strings"
@@ -31,6 +32,11 @@ func copyCases() [][]any {
 		{int64(5), "ünïcødé ✓ \u2028 \\N \\.", nil, nil, nil, nil, nil, nil, nil},
 		{int64(6), strings.Repeat(`\"`, 40000) + "\t", int64(7), true, 2.5, ts.Add(-time.Nanosecond), &ts, []byte("x"), `{"a":"` + strings.Repeat(`\\`, 3000) + `"}`},
 		{int64(7), "\\", int64(1), true, 1.0, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), &ts, []byte("\t"), `null`},
+	}
+	// Enough more to fill several of copyRows' batches, so batch boundaries fall between rows.
+	for n := int64(8); n < 400; n++ {
+		s := fmt.Sprintf(`row %d \\ of "many"`, n) + strings.Repeat("x", int(n))
+		rows = append(rows, []any{n, s, n, n%2 == 0, float64(n) / 7, ts.Add(time.Duration(n) * time.Second), nilTime, []byte(s), fmt.Sprintf(`{"n":%d,"s":%q}`, n, s)})
 	}
 	return rows
 }
@@ -109,13 +115,11 @@ func TestCopyRowErrors(t *testing.T) {
 	require.NoError(t, s.db.GetContext(ctx, &n, `SELECT count(*) FROM copy_err`))
 	assert.Equal(t, 2, n)
 
-	// A panic, or a broken connection (driver.ErrBadConn), while the COPY runs under the
-	// transaction is an error of the transaction, not a deadlock in database/sql's Conn.Raw.
-	for name, fail := range map[string]func() error{
-		"panic":    func() error { panic("boom") },
-		"bad conn": func() error { return fmt.Errorf("writing: %w", driver.ErrBadConn) },
-	} {
-		err = s.inConnTx(ctx, func(tx *sqlxTx, conn *sqlx.Conn) error {
+	// A broken connection (driver.ErrBadConn) or a panic while the COPY runs under the
+	// transaction fails the transaction (the panic goes on once it is rolled back), not a
+	// deadlock in database/sql's Conn.Raw.
+	copyFailing := func(fail func() error) error {
+		return s.inConnTx(ctx, func(tx *sqlxTx, conn *sqlx.Conn) error {
 			return copyLines(ctx, conn, `COPY copy_err (k) FROM STDIN`, func(buf []byte, i int) ([]byte, bool, error) {
 				if i == 1 {
 					return buf, false, fail()
@@ -123,8 +127,10 @@ func TestCopyRowErrors(t *testing.T) {
 				return append(buf, "c"...), true, nil
 			})
 		})
-		require.Error(t, err, name)
 	}
+	err = copyFailing(func() error { return fmt.Errorf("writing: %w", driver.ErrBadConn) })
+	require.ErrorIs(t, err, driver.ErrBadConn)
+	assert.PanicsWithValue(t, "boom", func() { _ = copyFailing(func() error { panic("boom") }) })
 	require.NoError(t, s.db.GetContext(ctx, &n, `SELECT count(*) FROM copy_err`))
 	assert.Equal(t, 2, n, "the failed transactions were rolled back")
 }
@@ -138,4 +144,44 @@ func copyAll(ctx context.Context, conn *sqlx.Conn, q string, rows [][]any) error
 		buf, err := appendCopyRow(buf, rows[i])
 		return buf, true, err
 	})
+}
+
+// TestConnTxAfterBackendsKilled: a page's transaction begins on a fresh connection when the
+// pooled ones were broken behind the pool's back (PostgreSQL restarted or killed the backends),
+// as DB.BeginTx's own retry would: Conn.BeginTx has none.
+func TestConnTxAfterBackendsKilled(t *testing.T) {
+	t.Parallel()
+	url := testenv.PostgresURL(t)
+	s := openAt(t, url)
+	ctx := t.Context()
+	conns := make([]*sqlx.Conn, 4)
+	for i := range conns {
+		c, err := s.db.Connx(ctx)
+		require.NoError(t, err)
+		require.NoError(t, c.PingContext(ctx))
+		conns[i] = c
+	}
+	for _, c := range conns {
+		require.NoError(t, c.Close())
+	}
+	var name string
+	require.NoError(t, s.db.GetContext(ctx, &name, `SELECT current_database()`))
+	admin, err := sql.Open("postgres", url)
+	require.NoError(t, err)
+	defer admin.Close()
+	others := `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`
+	var before int
+	require.NoError(t, admin.QueryRowContext(ctx, others, name).Scan(&before))
+	require.GreaterOrEqual(t, before, len(conns), "the pool holds idle connections")
+	_, err = admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, name)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var n int
+		return admin.QueryRowContext(ctx, others, name).Scan(&n) == nil && n == 0
+	}, 10*time.Second, 10*time.Millisecond, "the backends exit")
+	err = s.inConnTx(ctx, func(tx *sqlxTx, conn *sqlx.Conn) error {
+		_, err := tx.ExecContext(ctx, `SELECT 1`)
+		return err
+	})
+	require.NoError(t, err)
 }

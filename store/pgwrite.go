@@ -54,6 +54,10 @@ func (s *Store) storeRecords(ctx context.Context, tx *sqlxTx, conn *sqlx.Conn, t
 // copyMinRows: below this a single upsert statement costs less than a COPY round trip.
 const copyMinRows = 16
 
+// copyBatch is about how many bytes of COPY text go to the driver at once (lib/pq flushes its
+// buffer to the server at 63 KiB).
+const copyBatch = 48 << 10
+
 // copyRecords streams records into the table with COPY (PostgreSQL only). The rows are
 // formatted here (copytext.go) and handed to lib/pq's copyin.CopyData on the transaction's
 // driver connection.
@@ -71,7 +75,7 @@ func copyRecords(ctx context.Context, conn *sqlx.Conn, t Table, connID, walkID s
 		// jsonb columns take their JSON as text.
 		common := [...]any{connID, r.Key, r.Hash, nullTime(r.SourceUpdatedAt), nowText, nowText, nil, walkID, jsonText(r.Raw), jsonText(r.OCSF)}
 		buf, err := appendCopyRow(buf, common[:])
-		if err == nil {
+		if err == nil && len(r.Flat) > 0 {
 			buf = append(buf, '\t')
 			buf, err = appendCopyRow(buf, r.Flat)
 		}
@@ -84,15 +88,17 @@ func copyRecords(ctx context.Context, conn *sqlx.Conn, t Table, connID, walkID s
 }
 
 // copyLines runs the COPY … FROM STDIN statement q on conn's driver connection (inside the
-// transaction open on conn), sending the lines next(buf[:0], i) builds for i = 0, 1, … until
-// it reports no more.
+// transaction open on conn), sending the lines next appends for i = 0, 1, … until it reports
+// no more (next appends one line, without its newline, to buf and returns it).
 func copyLines(ctx context.Context, conn *sqlx.Conn, q string, next func(buf []byte, i int) ([]byte, bool, error)) error {
+	var panicked any
 	err := conn.Raw(func(dc any) (err error) {
 		// database/sql closes a Conn whose Raw function returns driver.ErrBadConn or panics, and
-		// that close waits for the transaction open on it: neither may leave this function.
+		// that close waits for the transaction open on it: neither may leave this function. A
+		// panic goes on once Raw has returned, so the transaction rolls back as for any other.
 		defer func() {
 			if r := recover(); r != nil {
-				err = fmt.Errorf("COPY panicked: %v", r)
+				panicked, err = r, errors.New("COPY panicked")
 			}
 			if err != nil {
 				err = rawErr{err}
@@ -100,6 +106,9 @@ func copyLines(ctx context.Context, conn *sqlx.Conn, q string, next func(buf []b
 		}()
 		return copyRows(ctx, dc, q, next)
 	})
+	if panicked != nil {
+		panic(panicked)
+	}
 	if re, ok := err.(rawErr); ok {
 		err = re.err
 	}
@@ -113,14 +122,15 @@ type rawErr struct{ err error }
 
 func (e rawErr) Error() string { return e.err.Error() }
 
-// copyData is lib/pq's COPY statement: CopyData takes one line of COPY text.
+// copyData is lib/pq's COPY statement: CopyData sends text and a newline.
 type copyData interface {
 	driver.Stmt
 	CopyData(ctx context.Context, line string) (driver.Result, error)
 }
 
-// copyRows runs the COPY statement q on the driver connection dc, appending each row's line
-// with next(buf, i) until it reports no more rows.
+// copyRows runs the COPY statement q on the driver connection dc. Lines are sent about
+// copyBatch bytes at a time, joined by newlines: each CopyData call with a cancellable context
+// starts a goroutine in lib/pq to watch it, which one call a row would pay ~8,000 times a page.
 func copyRows(ctx context.Context, dc any, q string, next func(buf []byte, i int) ([]byte, bool, error)) error {
 	pc, ok := dc.(driver.ConnPrepareContext)
 	if !ok {
@@ -145,13 +155,30 @@ func copyRows(ctx context.Context, dc any, q string, next func(buf []byte, i int
 		}
 	}()
 	var buf []byte
+	send := func() error {
+		_, err := cd.CopyData(ctx, unsafe.String(unsafe.SliceData(buf), len(buf)))
+		buf = buf[:0]
+		return err
+	}
 	for i := 0; ; i++ {
+		n := len(buf)
+		if n > 0 {
+			buf = append(buf, '\n')
+		}
 		var more bool
-		if buf, more, err = next(buf[:0], i); err != nil || !more {
+		if buf, more, err = next(buf, i); err != nil {
 			break
 		}
-		if _, err = cd.CopyData(ctx, unsafe.String(unsafe.SliceData(buf), len(buf))); err != nil {
+		if !more {
+			if buf = buf[:n]; n > 0 {
+				err = send()
+			}
 			break
+		}
+		if len(buf) >= copyBatch {
+			if err = send(); err != nil {
+				break
+			}
 		}
 	}
 	// After a failure above too: the connection stays usable for the rollback.

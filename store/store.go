@@ -7,10 +7,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +66,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	s := &Store{db: db, isPG: driver == "postgres", now: func() time.Time { return time.Now().UTC() }}
 	if s.isPG {
 		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
+		db.SetMaxIdleConns(maxIdleConns)
 	} else {
 		// One writer at a time is all SQLite allows; a single connection avoids SQLITE_BUSY inside a process.
 		db.SetMaxOpenConns(1)
@@ -134,6 +136,9 @@ var ErrExists = errors.New("already exists")
 
 type sqlxTx = sqlx.Tx
 
+// maxIdleConns is how many connections the PostgreSQL pool keeps idle.
+const maxIdleConns = 10
+
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlxTx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -145,16 +150,36 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlxTx) error) error {
 // inConnTx is inTx on a connection held for the transaction, which fn also gets: the COPY
 // writer (pgwrite.go) reaches the driver connection under the transaction through conn.Raw.
 func (s *Store) inConnTx(ctx context.Context, fn func(tx *sqlxTx, conn *sqlx.Conn) error) error {
-	conn, err := s.db.Connx(ctx)
+	conn, tx, err := s.beginConnTx(ctx)
 	if err != nil {
-		return fmt.Errorf("taking a database connection: %w", err)
+		return err
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("beginning a transaction: %w", err)
-	}
 	return runTx(tx, func(tx *sqlxTx) error { return fn(tx, conn) })
+}
+
+// beginConnTx takes a connection and begins a transaction on it. A BEGIN that meets a pooled
+// connection broken behind the pool's back (PostgreSQL restarted or killed the backend) fails
+// with driver.ErrBadConn, or with the network's error when the reset arrives first; nothing
+// ran, so it is tried again on another connection (DB.BeginTx retries the first kind only,
+// Conn.BeginTx neither). The broken connection is discarded, and after a restart every idle
+// one is broken: up to one more try than the pool keeps idle.
+func (s *Store) beginConnTx(ctx context.Context) (*sqlx.Conn, *sqlxTx, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := s.db.Connx(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("taking a database connection: %w", err)
+		}
+		tx, err := conn.BeginTxx(ctx, nil)
+		if err == nil {
+			return conn, tx, nil
+		}
+		_ = conn.Close()
+		var netErr *net.OpError
+		if !errors.Is(err, driver.ErrBadConn) && !errors.As(err, &netErr) || attempt > maxIdleConns {
+			return nil, nil, fmt.Errorf("beginning a transaction: %w", err)
+		}
+	}
 }
 
 // runTx runs fn in tx and commits, or rolls back when fn fails or panics.
