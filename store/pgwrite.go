@@ -130,7 +130,7 @@ type copyData interface {
 
 // copyRows runs the COPY statement q on the driver connection dc. Lines are sent about
 // copyBatch bytes at a time, joined by newlines: each CopyData call with a cancellable context
-// starts a goroutine in lib/pq to watch it, which one call a row would pay ~8,000 times a page.
+// starts a goroutine in lib/pq to watch it, which a call per row would pay 1,000 times a page.
 func copyRows(ctx context.Context, dc any, q string, next func(buf []byte, i int) ([]byte, bool, error)) error {
 	pc, ok := dc.(driver.ConnPrepareContext)
 	if !ok {
