@@ -65,6 +65,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAgent$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./ocsf
 	$(GO) test -run '^$$' -fuzz '^FuzzThreat$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./ocsf
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
+	$(GO) test -run '^$$' -fuzz '^FuzzPlanned$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
+	$(GO) test -run '^$$' -fuzz '^FuzzUnquote$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
+	$(GO) test -run '^$$' -fuzz '^FuzzPlannedDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./ocsf
 
 ## test-faults: the fault-injection scenarios at larger sizes (docs/reliability.md).
 test-faults: tools postgres

@@ -9,11 +9,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/sentinelone-connector/s1conn/internal/proccpu"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -269,28 +269,11 @@ func (w *worker) stop() {
 }
 
 // peakRSS is the process's high-water resident set size (VmHWM) in bytes.
-func (w *worker) peakRSS() int64 { return procStatusKB(w.pid(), "VmHWM:") * 1024 }
+func (w *worker) peakRSS() int64 { return proccpu.StatusKB(w.pid(), "VmHWM:") * 1024 }
 
 // resetPeakRSS resets VmHWM (Linux: writing 5 to clear_refs); false if not permitted.
 func (w *worker) resetPeakRSS() bool {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", w.pid()), []byte("5"), 0) == nil
-}
-
-func procStatusKB(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, field) {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				v, _ := strconv.ParseInt(f[1], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
 }
 
 // starter runs the starter binary: stdout, stderr, exit code.
@@ -353,80 +336,23 @@ type cpuSnap struct {
 type cpuUse struct{ Worker, Simulator, Postgres time.Duration }
 
 func (w *worker) cpuSnap() cpuSnap {
-	return cpuSnap{worker: procCPU(w.pid()), self: procCPU(os.Getpid()), postgres: postgresCPU()}
+	return cpuSnap{worker: proccpu.Of(w.pid()), self: proccpu.Self(), postgres: postgresCPU()}
 }
 
 func (s cpuSnap) since(before cpuSnap) cpuUse {
 	return cpuUse{Worker: s.worker - before.worker, Simulator: s.self - before.self, Postgres: s.postgres - before.postgres}
 }
 
-// postmasterPID is the benchmark's PostgreSQL server (the parent of the backend serving one of
-// its connections), 0 when it is not a process of this host (findPostmaster).
+// postmasterPID is the benchmark's PostgreSQL server, 0 when it is not a process of this host.
 var postmasterPID int
 
 // findPostmaster sets postmasterPID from a connection of db, logging when PostgreSQL's CPU
 // cannot be read here.
 func findPostmaster(ctx context.Context, db *sql.DB) {
-	var backend int
-	if err := db.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err == nil {
-		if ppid := procStatusKB(backend, "PPid:"); ppid > 1 {
-			postmasterPID = int(ppid)
-			return
-		}
+	if postmasterPID = proccpu.Postmaster(ctx, db); postmasterPID == 0 {
+		logf("PostgreSQL's processes are not visible here: its CPU is reported as 0")
 	}
-	logf("PostgreSQL's processes are not visible here: its CPU is reported as 0")
 }
 
-// postgresCPU is the CPU the PostgreSQL server has used: the postmaster's own, that of its
-// live children, and that of the children it has reaped (its cutime/cstime), so a backend that
-// exits during a phase still counts.
-func postgresCPU() time.Duration {
-	if postmasterPID == 0 {
-		return 0
-	}
-	own, reaped := procTimes(postmasterPID)
-	total := own + reaped
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == postmasterPID {
-			continue
-		}
-		if procStatusKB(pid, "PPid:") == int64(postmasterPID) {
-			t, _ := procTimes(pid)
-			total += t
-		}
-	}
-	return total
-}
-
-// procCPU is a process's utime + stime.
-func procCPU(pid int) time.Duration {
-	t, _ := procTimes(pid)
-	return t
-}
-
-// procTimes reads /proc/<pid>/stat: utime + stime, and cutime + cstime (reaped children), in
-// clock ticks of 10 ms.
-func procTimes(pid int) (own, children time.Duration) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces: f[0] is
-	// field 3 (state), so fields 14-17 are f[11]-f[14].
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 15 {
-		return 0, 0
-	}
-	var v [4]int64
-	for j := range v {
-		v[j], _ = strconv.ParseInt(f[11+j], 10, 64)
-	}
-	tick := 10 * time.Millisecond
-	return time.Duration(v[0]+v[1]) * tick, time.Duration(v[2]+v[3]) * tick
-}
+// postgresCPU is the CPU the benchmark's PostgreSQL server has used (proccpu.Server).
+func postgresCPU() time.Duration { return proccpu.Server(postmasterPID) }

@@ -21,14 +21,6 @@ func BenchmarkAlert(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(raw)))
-			for b.Loop() {
-				if _, err := Alert(raw, testMeta); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		benchTransform(b, name, raw, func(m Meta) error { _, err := Alert(raw, m); return err })
 	}
 }

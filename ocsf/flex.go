@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // Tolerant JSON scalar types for decoding console objects. The console (and fixtures
@@ -18,6 +20,17 @@ import (
 // They are local on purpose (the API client package is written concurrently); if the
 // client grows equivalents, the transforms can switch without changing behaviour.
 
+// The decoders call these types' UnmarshalJSON directly (internal/fastjson/plan.go).
+func init() {
+	fastjson.RegisterUnmarshaler[FlexString]()
+	fastjson.RegisterUnmarshaler[FlexStrings]()
+	fastjson.RegisterUnmarshaler[FlexBool]()
+	fastjson.RegisterUnmarshaler[FlexInt]()
+	fastjson.RegisterUnmarshaler[FlexTime]()
+	fastjson.RegisterUnmarshaler[json.RawMessage]()
+	fastjson.RegisterUnmarshaler[s1Engine]()
+}
+
 // isNullish reports JSON null or one of the string spellings of "no value".
 func isNullish(b []byte) bool {
 	switch string(b) {
@@ -27,8 +40,8 @@ func isNullish(b []byte) bool {
 	return false
 }
 
-// unquote returns the content of a JSON string literal; the fast path avoids the
-// decoder for strings without escapes.
+// unquote returns the content of a JSON string literal; strings without escapes are taken
+// as they are, the others unescaped as encoding/json does (fastjson.Unquote).
 func unquote(b []byte) (string, bool) {
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return "", false
@@ -37,11 +50,7 @@ func unquote(b []byte) (string, bool) {
 	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner), true
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return "", false
-	}
-	return s, true
+	return fastjson.Unquote(b)
 }
 
 func typeErr(b []byte, t reflect.Type) error {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	segjson "github.com/segmentio/encoding/json"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // Zero-copy decoding of a list response. A page of 1,000 threats is ~6.5 MB of JSON, and
@@ -31,16 +33,16 @@ func splitEnvelope(b []byte) (env envelope, ok bool) {
 	if !validJSON(b) {
 		return env, false
 	}
-	i := skipSpace(b, 0)
+	i := fastjson.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return env, false
 	}
-	i = skipSpace(b, i+1)
+	i = fastjson.SkipSpace(b, i+1)
 	if b[i] == '}' {
 		return env, true
 	}
 	for {
-		kEnd := skipString(b, i)
+		kEnd := fastjson.SkipString(b, i)
 		key := b[i+1 : kEnd-1]
 		if bytes.IndexByte(key, '\\') >= 0 {
 			var s string
@@ -49,9 +51,9 @@ func splitEnvelope(b []byte) (env envelope, ok bool) {
 			}
 			key = []byte(s)
 		}
-		i = skipSpace(b, kEnd)
-		i = skipSpace(b, i+1) // past ':'
-		vEnd := skipValue(b, i)
+		i = fastjson.SkipSpace(b, kEnd)
+		i = fastjson.SkipSpace(b, i+1) // past ':'
+		vEnd := fastjson.SkipValue(b, i)
 		v := json.RawMessage(b[i:vEnd:vEnd])
 		switch {
 		case foldEq(key, "data"):
@@ -61,11 +63,11 @@ func splitEnvelope(b []byte) (env envelope, ok bool) {
 		case foldEq(key, "errors"):
 			env.Errors = v
 		}
-		i = skipSpace(b, vEnd)
+		i = fastjson.SkipSpace(b, vEnd)
 		if b[i] == '}' {
 			return env, true
 		}
-		i = skipSpace(b, i+1) // past ','
+		i = fastjson.SkipSpace(b, i+1) // past ','
 	}
 }
 
@@ -93,7 +95,7 @@ func nestedDeeper(b []byte, limit int) bool {
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			i = skipString(b, i) - 1
+			i = fastjson.SkipString(b, i) - 1
 		case '[', '{':
 			depth++
 			if depth > limit {
@@ -115,85 +117,17 @@ func foldEq(key []byte, name string) bool {
 // an append cannot overwrite the next item).
 func splitArray(d []byte) []json.RawMessage {
 	out := []json.RawMessage{}
-	i := skipSpace(d, 1)
+	i := fastjson.SkipSpace(d, 1)
 	if i >= len(d) || d[i] == ']' {
 		return out
 	}
 	for {
-		end := skipValue(d, i)
+		end := fastjson.SkipValue(d, i)
 		out = append(out, d[i:end:end])
-		i = skipSpace(d, end)
+		i = fastjson.SkipSpace(d, end)
 		if i >= len(d) || d[i] == ']' {
 			return out
 		}
-		i = skipSpace(d, i+1) // past ','
-	}
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the index just past the string starting at b[i] == '"'. A quote ends
-// the string unless an odd number of backslashes precede it.
-func skipString(b []byte, i int) int {
-	i++
-	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return len(b)
-		}
-		i += j
-		k := i
-		for k > 0 && b[k-1] == '\\' {
-			k--
-		}
-		i++
-		if (i-1-k)%2 == 0 {
-			return i
-		}
-	}
-}
-
-// skipValue returns the index just past the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	default: // a number, true, false or null
-		for i < len(b) {
-			switch b[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-			i++
-		}
-		return i
+		i = fastjson.SkipSpace(d, i+1) // past ','
 	}
 }

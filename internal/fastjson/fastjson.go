@@ -55,6 +55,11 @@ func fast(data []byte, v any) (err error) {
 			err = errPanic
 		}
 	}()
+	if tried, ok := decodePlanned(data, v); ok {
+		return nil
+	} else if tried {
+		reflect.ValueOf(v).Elem().SetZero()
+	}
 	return gojson.Unmarshal(data, v)
 }
 
