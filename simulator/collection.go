@@ -60,12 +60,16 @@ func (s *Simulator) serveList(r *http.Request, ep *listEndpoint) response {
 			})
 		}
 	}
-	var b bytes.Buffer
+	size := 256 + len(next)
+	for _, it := range items {
+		size += len(it) + 1
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size)) // one allocation for the body (wrap aside)
 	b.WriteString(`{"data":`)
 	if ep.wrap != nil {
 		b.Write(ep.wrap(s, items))
 	} else {
-		writeArray(&b, items)
+		writeArray(b, items)
 	}
 	b.WriteString(`,"pagination":{`)
 	if ep.totalCount {
