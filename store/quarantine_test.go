@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -100,5 +101,72 @@ func TestCopyFallsBackOnConflict(t *testing.T) {
 	require.Len(t, got, 40)
 	for _, r := range recs {
 		assert.Equal(t, r.Hash, got[r.Key].Hash, "record %s holds the page's version", r.Key)
+	}
+}
+
+// TestChangedRowsReplacedByCopy: a page of changed records, enough to be COPYed, replaces the
+// stored rows: content, last_seen_at and seen_walk are the page's, first_seen_at is kept to
+// the microsecond (in a session whose time zone is not UTC), and records a full walk had
+// marked removed come back. If another writer inserts one of the page's new keys meanwhile,
+// the COPY fails and the whole page — the delete of the old versions undone — goes through
+// the upsert, with the same result.
+func TestChangedRowsReplacedByCopy(t *testing.T) {
+	t.Parallel()
+	for _, conflict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("conflict=%v", conflict), func(t *testing.T) {
+			t.Parallel()
+			s, clk := openClocked(t, postgresNonUTC(t))
+			ctx := t.Context()
+			mustCreateConn(t, s, "c")
+			first := clk.advance(123456 * time.Microsecond)
+			_, _, err := s.BeginWalk(ctx, "c", model.StreamAgents, "w1", model.ModeFull, "")
+			require.NoError(t, err)
+			_, err = s.CommitPage(ctx, pg(t, "c", "w1", true, "", mkRecords(0, 40, 1)...))
+			require.NoError(t, err)
+			clk.advance(time.Minute)
+			_, _, err = s.BeginWalk(ctx, "c", model.StreamAgents, "w2", model.ModeFull, "")
+			require.NoError(t, err)
+			pc, err := s.CommitPage(ctx, pg(t, "c", "w2", true, "", mkRecords(0, 30, 1)...))
+			require.NoError(t, err)
+			require.Equal(t, int64(10), pc.Removed)
+
+			later := clk.advance(time.Minute)
+			page := append(mkRecords(0, 40, 2), mkRecords(40, 45, 1)...) // 40 changed, 5 new
+			if conflict {
+				s.beforeCopy = func() {
+					s.beforeCopy = nil
+					_, err := s.UpsertRecords(ctx, agentsTable(t), "c", []Record{mkRecord(42, 1)}, nil)
+					require.NoError(t, err)
+				}
+			}
+			_, _, err = s.BeginWalk(ctx, "c", model.StreamAgents, "w3", model.ModeDelta, "")
+			require.NoError(t, err)
+			pc, err = s.CommitPage(ctx, pg(t, "c", "w3", false, "", page...))
+			require.NoError(t, err)
+			assert.Equal(t, int64(45), pc.Inserted+pc.Updated)
+			if !conflict {
+				assert.Equal(t, PageCounts{Inserted: 5, Updated: 40, Watermark: pc.Watermark}, pc)
+			}
+			got := stored(t, s, "c")
+			require.Len(t, got, 45)
+			for _, r := range page {
+				g := got[r.Key]
+				require.NotNil(t, g, r.Key)
+				assert.Equal(t, r.Hash, g.Hash, "record %s holds the page's version", r.Key)
+				assertJSONEq(t, r.Raw, g.Raw)
+				assert.True(t, g.LastSeen.Equal(later), "last_seen_at %v", g.LastSeen)
+				assert.True(t, g.RemovedAt.IsZero(), "record %s is not removed", r.Key)
+			}
+			for i := range 40 {
+				k := mkRecord(i, 2).Key
+				assert.True(t, got[k].FirstSeen.Equal(first), "record %s keeps first_seen_at %v, has %v", k, first, got[k].FirstSeen)
+			}
+			for i := 40; i < 45; i++ {
+				k := mkRecord(i, 1).Key
+				if !(conflict && i == 42) {
+					assert.True(t, got[k].FirstSeen.Equal(later), "new record %s first seen %v", k, got[k].FirstSeen)
+				}
+			}
+		})
 	}
 }

@@ -313,7 +313,7 @@ func (s *Store) commitPage(ctx context.Context, p *Page, ended func(error)) (pc 
 			}
 			pc.Routed = n
 		}
-		if err := s.storeRecords(ctx, tx, conn, p.Table, p.ConnectionID, p.WalkID, now, ins, upd); err != nil {
+		if err := s.storeRecords(ctx, tx, conn, p.Table, p.ConnectionID, p.WalkID, now, ins, upd, existing); err != nil {
 			return err
 		}
 		// A quarantined record the table already holds is still on the console: mark it seen so
@@ -531,9 +531,10 @@ func dedupe(in []Record) []Record {
 }
 
 type existingRow struct {
-	hash    string
-	removed bool
-	status  string
+	hash      string
+	removed   bool
+	status    string
+	firstSeen string // first_seen_at as PostgreSQL's text (PostgreSQL only)
 }
 
 // keysIn completes a statement ending in "record_key " with a key-list condition and rebinds it:
@@ -564,7 +565,11 @@ func (s *Store) existing(ctx context.Context, tx *sqlxTx, t Table, connID string
 	if t.StatusColumn != "" {
 		status = t.StatusColumn
 	}
-	sel := `SELECT record_key, content_hash, removed_at IS NOT NULL AS removed, ` + status + ` FROM ` + t.Name
+	first := "''"
+	if s.isPG {
+		first = "first_seen_at::text" // changed rows are rewritten with COPY (pgwrite.go)
+	}
+	sel := `SELECT record_key, content_hash, removed_at IS NOT NULL AS removed, ` + status + `, ` + first + ` FROM ` + t.Name
 	for len(keys) > 0 {
 		n := min(len(keys), maxParams-1)
 		q, args, err := s.keysIn(sel+` WHERE connection_id = ? AND record_key `, connID, keys[:n])
@@ -576,13 +581,13 @@ func (s *Store) existing(ctx context.Context, tx *sqlxTx, t Table, connID string
 			return nil, fmt.Errorf("reading stored %s: %w", t.Stream, err)
 		}
 		for rows.Next() {
-			var k, h, st string
+			var k, h, st, first string
 			var removed bool
-			if err := rows.Scan(&k, &h, &removed, &st); err != nil {
+			if err := rows.Scan(&k, &h, &removed, &st, &first); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[k] = existingRow{hash: h, removed: removed, status: st}
+			out[k] = existingRow{hash: h, removed: removed, status: st, firstSeen: first}
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
