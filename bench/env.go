@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/sentinelone-connector/s1conn/internal/proccpu"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/sentinelone-connector/s1conn/internal/proccpu"
 	"github.com/sentinelone-connector/s1conn/model"
 )
 

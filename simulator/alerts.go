@@ -329,7 +329,10 @@ func procFamily(osType string) string {
 }
 
 // render returns alert v's exact JSON. Callers hold st.mu for reading.
-func (as *alertStore) render(v int) []byte {
+func (as *alertStore) render(v int) []byte { return mustJSON(as.object(v)) }
+
+// object builds alert v. Callers hold st.mu for reading.
+func (as *alertStore) object(v int) *alertJSON {
 	a, r := as.attrs(v)
 	ag := as.agents.build(a.agentV, nil)
 	rule := &starRules[a.rule]
@@ -437,7 +440,7 @@ func (as *alertStore) render(v int) []byte {
 			Storyline: strp(strings.ToUpper(r.hexN(16))), Subsystem: "sys_win32", User: srcUser,
 		}
 	}
-	return mustJSON(&out)
+	return &out
 }
 
 // --- mutations ---

@@ -3,9 +3,10 @@ package simulator
 import (
 	"bytes"
 	"fmt"
-	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 	"slices"
 	"strconv"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
 // The tenant hierarchy: accounts → sites → groups. Agents are assigned to

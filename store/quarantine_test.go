@@ -132,8 +132,10 @@ func TestChangedRowsReplacedByCopy(t *testing.T) {
 
 			later := clk.advance(time.Minute)
 			page := append(mkRecords(0, 40, 2), mkRecords(40, 45, 1)...) // 40 changed, 5 new
-			if conflict {
-				s.beforeCopy = func() {
+			copies := 0                                                  // the page takes the COPY path (5 new rows alone would be upserted)
+			s.beforeCopy = func() {
+				copies++
+				if conflict {
 					s.beforeCopy = nil
 					_, err := s.UpsertRecords(ctx, agentsTable(t), "c", []Record{mkRecord(42, 1)}, nil)
 					require.NoError(t, err)
@@ -143,6 +145,7 @@ func TestChangedRowsReplacedByCopy(t *testing.T) {
 			require.NoError(t, err)
 			pc, err = s.CommitPage(ctx, pg(t, "c", "w3", false, "", page...))
 			require.NoError(t, err)
+			assert.Equal(t, 1, copies)
 			assert.Equal(t, int64(45), pc.Inserted+pc.Updated)
 			if !conflict {
 				assert.Equal(t, PageCounts{Inserted: 5, Updated: 40, Watermark: pc.Watermark}, pc)

@@ -567,7 +567,9 @@ func (s *Store) existing(ctx context.Context, tx *sqlxTx, t Table, connID string
 	}
 	first := "''"
 	if s.isPG {
-		first = "first_seen_at::text" // changed rows are rewritten with COPY (pgwrite.go)
+		// Changed rows are rewritten with COPY (pgwrite.go), which parses this text back in the
+		// same session: lib/pq sets DateStyle ISO, whose output carries the UTC offset.
+		first = "first_seen_at::text"
 	}
 	sel := `SELECT record_key, content_hash, removed_at IS NOT NULL AS removed, ` + status + `, ` + first + ` FROM ` + t.Name
 	for len(keys) > 0 {

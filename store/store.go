@@ -33,7 +33,7 @@ var migrations embed.FS
 type Store struct {
 	db   *sqlx.DB
 	isPG bool
-	// beforeCopy (tests only) runs between existing() and the COPY of a page's new rows.
+	// beforeCopy (tests only) runs between existing() and the COPY of a page's new and changed rows.
 	beforeCopy func()
 	// beforePrevWait (tests only) runs when a page has written its rows and waits for its Prev.
 	beforePrevWait func(p *Page)

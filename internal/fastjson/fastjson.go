@@ -23,7 +23,8 @@ import (
 // encoding/json's validator accepts: it is more lenient (control characters in strings, for
 // one), and what encoding/json rejects must stay rejected. It also only sees valid UTF-8:
 // encoding/json replaces invalid bytes in strings with U+FFFD, goccy keeps them. On the
-// fallback path v is reset first, so defaults set in v before the call do not survive.
+// fallback path v is reset first, so defaults set in v before the call do not survive (for a
+// type with a plan, plan.go, neither when the plan hands the input on to goccy).
 func Unmarshal(data []byte, v any) error {
 	if json.Valid(data) && utf8.Valid(data) && fast(data, v) == nil {
 		return nil

@@ -164,7 +164,7 @@ func compileStruct(t reflect.Type, open map[reflect.Type]bool) planFunc {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if name == "" || strings.Contains(opts, "string") || !plainName(name) {
+		if name == "" || len(name) > maxNameLen || strings.Contains(opts, "string") || !plainName(name) {
 			return nil
 		}
 		dec := compile(sf.Type, open)
@@ -235,6 +235,9 @@ func compileStruct(t reflect.Type, open map[reflect.Type]bool) planFunc {
 	}
 }
 
+// maxNameLen is the longest field name a plan takes (foldMatches folds keys up to it).
+const maxNameLen = 64
+
 // plainName: tag names of ASCII letters, digits and '_' (all the transforms use); others
 // have encoding/json rules of their own.
 func plainName(s string) bool {
@@ -251,7 +254,7 @@ func plainName(s string) bool {
 // then fills that field): an ASCII key equal to a field name but for case, or any key with
 // non-ASCII bytes (Unicode folding maps "K" and "ſ" to ASCII letters).
 func foldMatches(folded map[string]bool, key []byte) bool {
-	var buf [64]byte
+	var buf [maxNameLen]byte
 	if len(key) > len(buf) {
 		for _, c := range key {
 			if c >= 0x80 {
