@@ -22,12 +22,13 @@ type plannedInner struct {
 }
 
 type planned struct {
-	ID     flex           `json:"id"`
-	Code   regFlex        `json:"code,omitempty"`
-	Info   plannedInner   `json:"info"`
-	Items  []plannedInner `json:"items"`
-	Names  []regFlex      `json:"names"`
-	Skip   flex           `json:"-"`
+	ID    flex           `json:"id"`
+	Code  regFlex        `json:"code,omitempty"`
+	Info  plannedInner   `json:"info"`
+	Items []plannedInner `json:"items"`
+	Names []regFlex      `json:"names"`
+	Skip  flex           `json:"-"`
+	//lint:ignore U1000 an unexported field, which decoders must leave alone
 	hidden flex
 }
 
