@@ -27,24 +27,16 @@ var plannedTargets = map[string]func() any{
 // is what notices.
 func TestTransformsArePlanned(t *testing.T) {
 	for dir, target := range map[string]string{"agents": "agent", "alerts": "alert", "threats": "threat", "vulnerabilities": "risk"} {
-		files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no %s testdata: %v", dir, err)
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for name, b := range fixtures(t, dir) {
 			want, got := plannedTargets[target](), plannedTargets[target]()
 			if err := json.Unmarshal(b, want); err != nil {
-				t.Fatalf("%s: %v", f, err)
+				t.Fatalf("%s/%s: %v", dir, name, err)
 			}
 			if !fastjson.DecodePlanned(b, got) {
-				t.Fatalf("%s: the %s plan handed the fixture back", f, target)
+				t.Fatalf("%s/%s: the %s plan handed the fixture back", dir, name, target)
 			}
 			if !reflect.DeepEqual(want, got) {
-				t.Fatalf("%s: the plan decoded\n%+v\nencoding/json\n%+v", f, got, want)
+				t.Fatalf("%s/%s: the plan decoded\n%+v\nencoding/json\n%+v", dir, name, got, want)
 			}
 		}
 	}
