@@ -140,10 +140,7 @@ func (s *Store) RewriteRemoved(ctx context.Context, t Table, connID string, recs
 			Key string    `db:"record_key"`
 			At  time.Time `db:"removed_at"`
 		}
-		keys := make([]string, len(recs))
-		for i, r := range recs {
-			keys[i] = r.Key
-		}
+		keys := recordKeys(recs)
 		for len(keys) > 0 {
 			n := min(len(keys), maxParams-1)
 			q, args, err := sqlx.In(`SELECT record_key, removed_at FROM `+t.Name+` WHERE connection_id = ? AND removed_at IS NOT NULL AND record_key IN (?)`, connID, keys[:n])

@@ -72,11 +72,7 @@ func (s *Store) deleteKeys(ctx context.Context, tx *sqlxTx, t Table, connID stri
 	if len(recs) == 0 {
 		return nil
 	}
-	keys := make([]string, len(recs))
-	for i, r := range recs {
-		keys[i] = r.Key
-	}
-	q, args, err := s.keysIn(`DELETE FROM `+t.Name+` WHERE connection_id = ? AND record_key `, connID, keys)
+	q, args, err := s.keysIn(`DELETE FROM `+t.Name+` WHERE connection_id = ? AND record_key `, connID, recordKeys(recs))
 	if err != nil {
 		return err
 	}

@@ -24,10 +24,7 @@ type Quarantined struct {
 // stored, inside the page's transaction.
 func (s *Store) quarantine(ctx context.Context, tx *sqlxTx, stream, connID string, now time.Time, bad []Quarantined, stored []Record) error {
 	if len(stored) > 0 {
-		keys := make([]string, len(stored))
-		for i, r := range stored {
-			keys[i] = r.Key
-		}
+		keys := recordKeys(stored)
 		for len(keys) > 0 {
 			n := min(len(keys), maxParams-2)
 			q, args, err := s.keysIn(`DELETE FROM quarantine WHERE connection_id = ? AND stream = ? AND record_key `, connID, stream, keys[:n])

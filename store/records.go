@@ -515,6 +515,15 @@ func (s *Store) Earliest(ctx context.Context, t Table, connID, column string) (t
 	return scanTime(at[0]), nil
 }
 
+// recordKeys returns the keys of recs, in order.
+func recordKeys(recs []Record) []string {
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = r.Key
+	}
+	return keys
+}
+
 // dedupe keeps the last occurrence of each key (a record that changed while the walk ran can appear twice).
 func dedupe(in []Record) []Record {
 	seen := make(map[string]int, len(in))
@@ -557,10 +566,7 @@ const maxParams = 30000
 
 func (s *Store) existing(ctx context.Context, tx *sqlxTx, t Table, connID string, recs []Record) (map[string]existingRow, error) {
 	out := make(map[string]existingRow, len(recs))
-	keys := make([]string, len(recs))
-	for i, r := range recs {
-		keys[i] = r.Key
-	}
+	keys := recordKeys(recs)
 	status := "''"
 	if t.StatusColumn != "" {
 		status = t.StatusColumn
