@@ -85,7 +85,8 @@ test-ui: tools build
 	./uitest/run.sh
 
 ## bench: the reproducible benchmark (simulator + PostgreSQL + dev server + worker); sizes as
-## flags in BENCH_FLAGS (default: the issue's sizes; BENCH_FLAGS=-quick for a smoke run).
+## flags in BENCH_FLAGS (default: the issue's sizes, 3 full syncs a stream — -repeat N; BENCH_FLAGS=-quick
+## for a smoke run).
 ## Prints a table and writes bench/results.md.
 BENCH_FLAGS ?=
 bench: tools postgres

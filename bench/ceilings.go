@@ -56,7 +56,7 @@ func fetchOnly(ctx context.Context, consoleURL string, caPEM []byte, token, path
 // and a durable one — logged, with the table's primary key and indexes — which measures what
 // PostgreSQL itself charges for WAL and index maintenance on the same rows. It returns rows,
 // the two COPY times and the CPU PostgreSQL's processes spent in each.
-func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64, d, durable time.Duration, cpu [2]time.Duration, err error) {
+func copyOnly(ctx context.Context, db *sql.DB, table, connID string, withDurable bool) (rows int64, d, durable time.Duration, cpu [2]time.Duration, err error) {
 	var cols []string
 	r, err := db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
 		WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`, table)
@@ -78,6 +78,9 @@ func copyOnly(ctx context.Context, db *sql.DB, table, connID string) (rows int64
 	staging := []struct{ name, ddl string }{
 		{"bench_copy_" + table, `CREATE UNLOGGED TABLE bench_copy_` + table + ` (LIKE ` + table + ` INCLUDING DEFAULTS INCLUDING COMPRESSION)`},
 		{"bench_durable_" + table, `CREATE TABLE bench_durable_` + table + ` (LIKE ` + table + ` INCLUDING ALL)`},
+	}
+	if !withDurable {
+		staging = staging[:1]
 	}
 	for _, st := range staging {
 		if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS `+st.name); err != nil {

@@ -6,7 +6,7 @@
 // per-path limits). It prints a markdown table and writes it to bench/results.md.
 //
 //	go run ./bench -quick                 # smoke run (seconds to a few minutes)
-//	go run ./bench                        # the sizes (100k agents, 200k threats, 100k alerts, 1M vulnerability rows)
+//	go run ./bench                        # the sizes (100k agents, 200k threats, 100k alerts, 1M vulnerability rows), 3 full syncs a stream
 package main
 
 import (
@@ -34,6 +34,7 @@ type config struct {
 	out                     string
 	keepDB                  bool
 	quick                   bool
+	repeat                  int
 }
 
 func main() {
@@ -49,6 +50,7 @@ func main() {
 	flag.BoolVar(&cfg.profile, "profile", false, "CPU-profile one in-process agents full sync (SyncStream activity) into bench/profile-agents.pprof")
 	flag.StringVar(&cfg.out, "out", "", "results file (default bench/results.md in the repository)")
 	flag.BoolVar(&cfg.keepDB, "keep-db", false, "keep the benchmark database")
+	flag.IntVar(&cfg.repeat, "repeat", 3, "full syncs per stream, each followed by its own COPY ceiling on the same rows (the table emptied before each further one); the full-sync target uses the median of their ratios")
 	flag.BoolVar(&cfg.quick, "quick", false, "small smoke run: 5k agents, 5k threats, 2k alerts, ~50k vulnerability rows")
 	flag.Parse()
 	if cfg.quick {
@@ -64,6 +66,11 @@ func main() {
 		def("alerts", &cfg.alerts, 2000)
 		def("apps", &cfg.apps, 65)
 		def("cves", &cfg.cves, 3000)
+		def("repeat", &cfg.repeat, 1)
+	}
+	if cfg.repeat < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -repeat must be at least 1")
+		os.Exit(2)
 	}
 	cfg.streams = strings.Split(*streams, ",")
 	if err := run(cfg); err != nil {
