@@ -67,6 +67,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
 	$(GO) test -run '^$$' -fuzz '^FuzzPlanned$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
 	$(GO) test -run '^$$' -fuzz '^FuzzUnquote$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONBOrder$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
+	$(GO) test -run '^$$' -fuzz '^FuzzMarshalJSONB$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./internal/fastjson
 	$(GO) test -run '^$$' -fuzz '^FuzzPlannedDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) ./ocsf
 
 ## test-faults: the fault-injection scenarios at larger sizes (docs/reliability.md).

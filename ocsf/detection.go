@@ -879,4 +879,4 @@ func (f *endpointFacts) siteOnly() bool {
 }
 
 // marshalFinding encodes the event; errors are impossible with these types.
-func marshalFinding(ev *detectionFinding) ([]byte, error) { return fastjson.Marshal(ev) }
+func marshalFinding(ev *detectionFinding) ([]byte, error) { return marshalEvent(ev) }

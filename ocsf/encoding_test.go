@@ -1,0 +1,81 @@
+package ocsf
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/sentinelone-connector/s1conn/internal/fastjson"
+)
+
+// TestMain checks every detection finding the tests and fuzzers encode (not the benchmarks',
+// whose time the check would distort): it must be byte for byte encoding/json's encoding with
+// its members in jsonb's key order.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		checkEventEncoding = compareWithEncodingJSON
+	}
+	os.Exit(m.Run())
+}
+
+func compareWithEncodingJSON(ev any, got []byte, err error, fellBack bool) {
+	if fellBack {
+		panic(fmt.Sprintf("a %T (or a value in it) was left to encoding/json", ev))
+	}
+	want, werr := json.Marshal(ev)
+	if werr != nil || err != nil {
+		panic(fmt.Sprintf("encoding a %T: MarshalJSONB error %v, encoding/json error %v", ev, err, werr))
+	}
+	want, ok := fastjson.AppendJSONBOrder(nil, want)
+	if !ok || !bytes.Equal(got, want) {
+		panic(fmt.Sprintf("a %T encoded as\n%s\nencoding/json, in jsonb's key order:\n%s", ev, got, want))
+	}
+}
+
+// TestEventEncodingChecked: the check above runs (an alert's and a threat's transforms go
+// through it), and it catches an encoding that differs or was left to encoding/json.
+func TestEventEncodingChecked(t *testing.T) {
+	if checkEventEncoding == nil {
+		t.Fatal("the event encoding check is not installed")
+	}
+	var seen int
+	prev := checkEventEncoding
+	checkEventEncoding = func(ev any, b []byte, err error, fellBack bool) { seen++; prev(ev, b, err, fellBack) }
+	defer func() { checkEventEncoding = prev }()
+	for name, raw := range fixtures(t, "alerts") {
+		if _, err := Alert(raw, testMeta); err != nil {
+			t.Fatal(name, err)
+		}
+		break
+	}
+	for name, raw := range fixtures(t, "threats") {
+		if _, err := Threat(raw, testMeta); err != nil {
+			t.Fatal(name, err)
+		}
+		break
+	}
+	if seen != 2 {
+		t.Fatalf("%d events checked, want 2", seen)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("an encoding left to encoding/json was not caught")
+			}
+		}()
+		compareWithEncodingJSON(struct{}{}, []byte(`{}`), nil, true)
+	}()
+	defer func() {
+		if recover() == nil {
+			t.Error("a differing encoding was not caught")
+		}
+	}()
+	compareWithEncodingJSON(struct {
+		B int `json:"b"`
+		A int `json:"a"`
+	}{}, []byte(`{"b":0,"a":0}`), nil, false)
+}
