@@ -182,7 +182,11 @@ func (b *bench) report() string {
 			f := rate(r.FetchRecords, r.FetchDur)
 			s.WriteString(" Full syncs and their COPY ceilings:")
 			for i, rd := range r.Rounds {
-				fmt.Fprintf(&s, " %d) %.0f rec/s vs COPY %.0f rows/s = %.2f;", i+1, rate(rd.Fetched, rd.Sync), rate(rd.CopyRows, rd.Copy), rd.ratio(f))
+				sep := ";"
+				if i == len(r.Rounds)-1 {
+					sep = "."
+				}
+				fmt.Fprintf(&s, " %d) %.0f rec/s vs COPY %.0f rows/s = %.2f%s", i+1, rate(rd.Fetched, rd.Sync), rate(rd.CopyRows, rd.Copy), rd.ratio(f), sep)
 			}
 		}
 		if r.API != nil {

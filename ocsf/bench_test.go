@@ -6,6 +6,7 @@ import (
 )
 
 func BenchmarkAgent(b *testing.B) {
+	noEventCheck(b)
 	for _, name := range []string{"s1_agent_full", "s1_agent_linux_cloud_quirks", "sekoia_active_device"} {
 		raw, err := os.ReadFile("testdata/agents/" + name + ".json")
 		if err != nil {

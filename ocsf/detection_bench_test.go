@@ -6,6 +6,7 @@ import (
 )
 
 func BenchmarkThreat(b *testing.B) {
+	noEventCheck(b)
 	for _, name := range []string{"s1_threat_realistic", "s1_threat_elastic_engines_mitre", "threat_quirks"} {
 		raw, err := os.ReadFile("testdata/threats/" + name + ".json")
 		if err != nil {
@@ -16,6 +17,7 @@ func BenchmarkThreat(b *testing.B) {
 }
 
 func BenchmarkAlert(b *testing.B) {
+	noEventCheck(b)
 	for _, name := range []string{"s1_alert_realistic", "alert_process_rich"} {
 		raw, err := os.ReadFile("testdata/alerts/" + name + ".json")
 		if err != nil {

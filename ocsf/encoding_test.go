@@ -3,7 +3,6 @@ package ocsf
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -11,15 +10,19 @@ import (
 	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
-// TestMain checks every detection finding the tests and fuzzers encode (not the benchmarks',
-// whose time the check would distort): it must be byte for byte encoding/json's encoding with
-// its members in jsonb's key order.
+// TestMain checks every detection finding the tests and fuzzers encode: it must be byte for
+// byte encoding/json's encoding with its members in jsonb's key order. Benchmarks turn the
+// check off for their own time (noEventCheck).
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		checkEventEncoding = compareWithEncodingJSON
-	}
+	checkEventEncoding = compareWithEncodingJSON
 	os.Exit(m.Run())
+}
+
+// noEventCheck turns the encoding check off while b runs (it would time encoding/json too).
+func noEventCheck(b *testing.B) {
+	prev := checkEventEncoding
+	checkEventEncoding = nil
+	b.Cleanup(func() { checkEventEncoding = prev })
 }
 
 func compareWithEncodingJSON(ev any, got []byte, err error, fellBack bool) {

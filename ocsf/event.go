@@ -73,11 +73,11 @@ func (m Meta) Decode(raw []byte, v any) error {
 
 // marshalEvent encodes a detection finding (threats, alerts) as encoding/json would, with
 // every object's members in jsonb's key order (fastjson.MarshalJSONB): the store keeps events
-// in jsonb columns, and PostgreSQL sorts each object's members as it parses one. In make
-// bench's alerts full sync PostgreSQL's CPU a row fell from 1.30 × its COPY ceiling's to
-// 1.05 ×. The inventory events keep goccy (fastjson.Marshal): the agent transform cost 12 µs
-// more with this encoder (its console passthroughs are validated and reordered), about what
-// PostgreSQL saves.
+// in jsonb columns, and PostgreSQL sorts each object's members as it parses one (it parsed
+// 20,000 alerts' events 11 µs a row faster in this order; in one make bench alerts full sync
+// its CPU a row fell from 1.30 × its COPY ceiling's to 1.05 ×). The inventory events keep
+// goccy (fastjson.Marshal): the agent transform costs 12 µs more with this encoder (its
+// console passthroughs are validated and reordered), about what PostgreSQL saves.
 func marshalEvent(ev any) ([]byte, error) {
 	if checkEventEncoding == nil {
 		return fastjson.MarshalJSONB(ev)

@@ -163,6 +163,7 @@ func FuzzSoftware(f *testing.F) {
 }
 
 func BenchmarkSoftware(b *testing.B) {
+	noEventCheck(b)
 	fx := softwareFixtures(b)["s1_inventory_endpoint_reference"]
 	b.ReportAllocs()
 	b.SetBytes(int64(len(fx.Endpoint)))

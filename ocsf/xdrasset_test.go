@@ -186,6 +186,7 @@ func FuzzXDRAsset(f *testing.F) {
 }
 
 func BenchmarkXDRAsset(b *testing.B) {
+	noEventCheck(b)
 	raw, err := os.ReadFile("testdata/xdr_assets/xdr_endpoint_joined.json")
 	if err != nil {
 		b.Fatal(err)

@@ -29,7 +29,7 @@ import (
 // more than that.
 //
 // Types it cannot encode exactly as encoding/json does — embedded pointers or colliding field
-// names, `string` and `omitzero` options, arrays, byte slices, maps with non-string keys,
+// names, field names that need escaping, `string` and `omitzero` options, arrays, byte slices, maps with non-string keys,
 // encoding.TextMarshalers, json.Marshalers on pointer receivers of non-pointer values — are
 // encoded by encoding/json and reordered (the whole value, or the value inside an interface).
 func MarshalJSONB(v any) ([]byte, error) {
@@ -62,9 +62,11 @@ func appendJSONB(dst []byte, v any) ([]byte, error) {
 	return enc(dst, rv, 0)
 }
 
-// maxEncodeDepth bounds the nesting of the values encoded (encoding/json reports a cycle
-// instead of recursing forever; here a value this deep is an error too).
-const maxEncodeDepth = 1000
+// maxEncodeDepth bounds the nesting of the values encoded, pointers and interfaces counted
+// (encoding/json reports a cycle instead of recursing forever): a value nested deeper is an
+// error here, where encoding/json would encode it. A json.Marshaler's output or a fallback
+// nested past maxJSONBDepth levels is refused too (AppendJSONBOrder).
+const maxEncodeDepth = 10000
 
 var errTooDeep = errors.New("fastjson: value nested too deep (a cycle?)")
 
@@ -231,20 +233,21 @@ func marshalerEncoder(t reflect.Type) encodeFunc {
 		if err != nil {
 			return dst, &json.MarshalerError{Type: t, Err: err}
 		}
-		// segmentio's validator accepts exactly what encoding/json's does (the console pages'
-		// check, fuzzed against it in package sentinelone), at a quarter of its cost.
-		if !segjson.Valid(b) {
+		// segmentio's validator is the one the console pages are checked with (4 × encoding/json's
+		// speed, fuzzed never to accept what encoding/json rejects); encoding/json's own has the
+		// last word on what it refuses.
+		if !segjson.Valid(b) && !json.Valid(b) {
 			return dst, &json.MarshalerError{Type: t, Err: errors.New("invalid JSON from MarshalJSON")}
 		}
-		start := len(dst)
+		// Escaped first, as encoding/json does: the reorder compares keys as escaped.
+		if needsHTMLEscape(b) {
+			var esc bytes.Buffer
+			json.HTMLEscape(&esc, b)
+			b = esc.Bytes()
+		}
 		out, ok := AppendJSONBOrder(dst, b)
 		if !ok {
-			return dst, &json.MarshalerError{Type: t, Err: errors.New("cannot reorder the output of MarshalJSON")}
-		}
-		if needsHTMLEscape(out[start:]) {
-			var esc bytes.Buffer
-			json.HTMLEscape(&esc, out[start:])
-			out = append(out[:start], esc.Bytes()...)
+			return dst, &json.MarshalerError{Type: t, Err: errors.New("cannot reorder the output of MarshalJSON (nested too deep?)")}
 		}
 		return out, nil
 	}
@@ -263,10 +266,51 @@ func numberEncoder(dst []byte, v reflect.Value, _ int) ([]byte, error) {
 	if n == "" {
 		n = "0"
 	}
-	if c := n[0]; (c != '-' && (c < '0' || c > '9')) || !json.Valid([]byte(n)) {
+	if !validNumber(n) {
 		return dst, fmt.Errorf("json: invalid number literal %q", n)
 	}
 	return append(dst, n...), nil
+}
+
+// validNumber is JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(s string) bool {
+	digits := func(i int) int {
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i = digits(i + 1)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	return i == len(s)
 }
 
 // interfaceEncoder encodes the dynamic value, with its own type's encoder when there is one
@@ -287,7 +331,7 @@ func interfaceEncoder(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 }
 
 // mapEncoder encodes a map with string keys, its members sorted by their encoded keys (the
-// bytes AppendJSONBOrder compares).
+// bytes AppendJSONBOrder compares), or in encoding/json's order when a key has an escape.
 func mapEncoder(elem encodeFunc) encodeFunc {
 	type member struct {
 		key []byte // the encoded key, quotes included
@@ -302,19 +346,26 @@ func mapEncoder(elem encodeFunc) encodeFunc {
 			return dst, errTooDeep
 		}
 		ms := make([]member, 0, v.Len())
+		escaped := false
 		iter := v.MapRange()
 		for iter.Next() {
 			k := iter.Key().String()
-			ms = append(ms, member{key: appendString(nil, k), raw: k, val: iter.Value()})
+			m := member{key: appendString(nil, k), raw: k, val: iter.Value()}
+			escaped = escaped || bytes.IndexByte(m.key, '\\') >= 0
+			ms = append(ms, m)
 		}
 		slices.SortFunc(ms, func(a, b member) int {
-			if len(a.key) != len(b.key) {
-				return len(a.key) - len(b.key)
+			if !escaped {
+				if len(a.key) != len(b.key) {
+					return len(a.key) - len(b.key)
+				}
+				if c := bytes.Compare(a.key, b.key); c != 0 {
+					return c
+				}
 			}
-			if c := bytes.Compare(a.key, b.key); c != 0 {
-				return c
-			}
-			return strings.Compare(a.raw, b.raw) // encoding/json's order, which the reorder keeps
+			// encoding/json's order: AppendJSONBOrder keeps it for ties and for objects with
+			// an escaped key.
+			return strings.Compare(a.raw, b.raw)
 		})
 		dst = append(dst, '{')
 		var err error
@@ -348,28 +399,32 @@ func (c *encCompiler) structEncoder(t reflect.Type) encodeFunc {
 	collect = func(t reflect.Type, path []int) bool {
 		for i := range t.NumField() {
 			sf := t.Field(i)
-			tag, hasTag := sf.Tag.Lookup("json")
+			if sf.Anonymous {
+				ft := sf.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if !sf.IsExported() && ft.Kind() != reflect.Struct {
+					continue // encoding/json ignores these too
+				}
+			} else if !sf.IsExported() {
+				continue
+			}
+			tag := sf.Tag.Get("json")
 			if tag == "-" {
 				continue
 			}
 			name, opts, _ := strings.Cut(tag, ",")
-			if sf.Anonymous && name == "" {
-				ft := sf.Type
-				if ft.Kind() != reflect.Struct {
-					if ft.Kind() == reflect.Pointer {
-						ft = ft.Elem()
-					}
-					if !sf.IsExported() && ft.Kind() != reflect.Struct {
-						continue // encoding/json ignores these too
-					}
+			if !validTag(name) {
+				name = ""
+			}
+			if name == "" && sf.Anonymous {
+				if sf.Type.Kind() != reflect.Struct {
 					return false // fields promoted through a pointer, or an embedded non-struct
 				}
-				if !collect(ft, append(slices.Clone(path), i)) {
+				if !collect(sf.Type, append(slices.Clone(path), i)) {
 					return false
 				}
-				continue
-			}
-			if !sf.IsExported() {
 				continue
 			}
 			for _, o := range strings.Split(opts, ",") {
@@ -377,8 +432,11 @@ func (c *encCompiler) structEncoder(t reflect.Type) encodeFunc {
 					return false // `string`, `omitzero`
 				}
 			}
-			if !hasTag || !validTag(name) {
+			if name == "" {
 				name = sf.Name
+			}
+			if bytes.IndexByte(appendString(nil, name), '\\') >= 0 {
+				return false // an escaped key: AppendJSONBOrder leaves its object in encoding/json's order
 			}
 			if names[name] {
 				return false // encoding/json's dominance rules decide

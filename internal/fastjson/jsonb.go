@@ -24,10 +24,16 @@ import (
 // objects and arrays (each member a string key, a colon and a value; commas between members
 // and elements; nothing after the document but white space) or nests deeper than
 // maxJSONBDepth. Scalars are not validated: an invalid one is copied as it is, so the output
-// is valid JSON exactly when src is. Keys are compared as written (escapes included).
+// is valid JSON exactly when src is. An object with an escaped key keeps its members' order
+// (its values are still reordered within): "\u0061" and "a" are one key, which the bytes as
+// written cannot order, and moving them would change which one is kept.
 func AppendJSONBOrder(dst, src []byte) ([]byte, bool) {
 	r := reorders.Get().(*jsonbReorder)
-	defer reorders.Put(r)
+	defer func() {
+		if cap(r.scratch) <= 1<<20 && cap(r.members) <= 1<<14 { // a huge document's buffers are not kept
+			reorders.Put(r)
+		}
+	}()
 	r.src = src
 	out, i, ok := r.value(dst, SkipSpace(src, 0), 0)
 	r.src = nil
@@ -124,7 +130,7 @@ func (r *jsonbReorder) object(dst []byte, i, depth int) ([]byte, int, bool) {
 	if i < len(src) && src[i] == '}' {
 		return append(dst, '}'), i + 1, true
 	}
-	sorted := true
+	sorted, escaped := true, false
 	for {
 		if i >= len(src) || src[i] != '"' {
 			return dst, i, false
@@ -134,6 +140,9 @@ func (r *jsonbReorder) object(dst []byte, i, depth int) ([]byte, int, bool) {
 			return dst, i, false
 		}
 		m := jsonbMember{keyStart: i + 1, keyEnd: ke - 1, outStart: len(dst)}
+		if bytes.IndexByte(src[m.keyStart:m.keyEnd], '\\') >= 0 {
+			escaped = true
+		}
 		m.prefix = keyPrefix(src[m.keyStart:m.keyEnd])
 		if n := len(r.members); n > base && r.before(&m, &r.members[n-1]) {
 			sorted = false
@@ -163,7 +172,7 @@ func (r *jsonbReorder) object(dst []byte, i, depth int) ([]byte, int, bool) {
 		dst = append(dst, ',')
 		i = SkipSpace(src, i+1)
 	}
-	if !sorted {
+	if !sorted && !escaped {
 		r.sortMembers(dst, open, base)
 	}
 	return append(dst, '}'), i + 1, true
