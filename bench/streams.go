@@ -330,6 +330,21 @@ func (b *bench) runStream(ctx context.Context, def streamDef) (*streamResult, er
 	return res, nil
 }
 
+// newConnection starts a fresh worker and creates connection id for def's stream on it (the
+// caller stops the worker).
+func (b *bench) newConnection(id string, def streamDef) (*worker, error) {
+	w, err := b.e.startWorker()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := b.createConnection(id, def.name, b.srv.URL, b.caFile); err != nil {
+		w.stop()
+		return nil, err
+	}
+	time.Sleep(2 * time.Second) // let the connection workflow settle (Testing → Scheduled)
+	return w, nil
+}
+
 // repeatRound measures one more full sync of the stream and the COPY ceiling of what it stored,
 // on the conditions of the first: the stream's table emptied, a new connection, a fresh worker.
 // Why: on a shared 2-core host one run's ratio moves by ±0.15 (the UNLOGGED COPY of the same
@@ -340,15 +355,11 @@ func (b *bench) repeatRound(ctx context.Context, def streamDef, res *streamResul
 		return err
 	}
 	id := fmt.Sprintf("bench-%s-r%d", def.name, i)
-	w, err := b.e.startWorker()
+	w, err := b.newConnection(id, def)
 	if err != nil {
 		return err
 	}
 	defer w.stop()
-	if _, err := b.createConnection(id, def.name, b.srv.URL, b.caFile); err != nil {
-		return err
-	}
-	time.Sleep(2 * time.Second) // let the connection workflow settle (Testing → Scheduled)
 	logf("%s: full sync %d of %d", def.name, i, b.cfg.repeat)
 	r, err := b.measureSync(id, def, w, b.sim)
 	if err != nil {
@@ -454,15 +465,11 @@ func (b *bench) apiCeiling(ctx context.Context, res *streamResult) error {
 	res.APILimit, res.APIBurst = def.limit, def.burst
 	id := "api-" + def.name
 	logf("%s: API-ceiling run (simulator enforces the published limits)", def.name)
-	w, err := b.e.startWorker()
+	w, err := b.newConnection(id, def)
 	if err != nil {
 		return err
 	}
 	defer w.stop()
-	if _, err := b.createConnection(id, def.name, b.srv.URL, b.caFile); err != nil {
-		return err
-	}
-	time.Sleep(2 * time.Second)
 	b.sim.SetRateLimits(true, true)
 	defer b.sim.SetRateLimits(false, false)
 	r, err := b.measureSync(id, def, w, b.sim)

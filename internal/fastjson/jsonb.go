@@ -2,9 +2,9 @@ package fastjson
 
 import (
 	"bytes"
-	"encoding/binary"
 	"slices"
 	"sync"
+	"unicode/utf8"
 )
 
 // PostgreSQL's jsonb keeps every object's members sorted by key: shorter keys first, keys of
@@ -24,9 +24,10 @@ import (
 // objects and arrays (each member a string key, a colon and a value; commas between members
 // and elements; nothing after the document but white space) or nests deeper than
 // maxJSONBDepth. Scalars are not validated: an invalid one is copied as it is, so the output
-// is valid JSON exactly when src is. An object with an escaped key keeps its members' order
-// (its values are still reordered within): "\u0061" and "a" are one key, which the bytes as
-// written cannot order, and moving them would change which one is kept.
+// is valid JSON exactly when src is. An object with an escaped key or one that is not valid
+// UTF-8 keeps its members' order (its values are still reordered within): "\u0061" and "a"
+// are one key, as are two invalid bytes decoded as U+FFFD, which the bytes as written cannot
+// order, and moving them would change which one is kept.
 func AppendJSONBOrder(dst, src []byte) ([]byte, bool) {
 	r := reorders.Get().(*jsonbReorder)
 	defer func() {
@@ -54,40 +55,22 @@ var reorders = sync.Pool{New: func() any { return new(jsonbReorder) }}
 type jsonbReorder struct {
 	src     []byte
 	members []jsonbMember
-	sorted  []jsonbMember
 	scratch []byte
 }
 
-// maxCountedKey is the longest key sortMembers counting-sorts; an object with a longer one is
-// sorted by comparisons.
-const maxCountedKey = 63
-
-// jsonbMember is one object member: its key's bytes between the quotes, src[keyStart:keyEnd]
-// (their first 8 bytes big-endian in prefix, for cheap comparisons), and where the member
-// (key, colon and value) was written in dst.
+// jsonbMember is one object member: its key's bytes between the quotes, src[keyStart:keyEnd],
+// and where the member (key, colon and value) was written in dst.
 type jsonbMember struct {
 	keyStart, keyEnd int
-	prefix           uint64
 	outStart, outEnd int
 }
 
-// keyPrefix is the first 8 bytes of k big-endian, zero-padded.
-func keyPrefix(k []byte) uint64 {
-	var p [8]byte
-	copy(p[:], k)
-	return binary.BigEndian.Uint64(p[:])
-}
-
-// before reports whether a's key sorts before b's in jsonb's order.
-func (r *jsonbReorder) before(a, b *jsonbMember) bool {
-	la, lb := a.keyEnd-a.keyStart, b.keyEnd-b.keyStart
-	if la != lb {
-		return la < lb
+// compare orders keys as jsonb does (lengthCompareJsonbString): by length, then bytewise.
+func (r *jsonbReorder) compare(a, b jsonbMember) int {
+	if la, lb := a.keyEnd-a.keyStart, b.keyEnd-b.keyStart; la != lb {
+		return la - lb
 	}
-	if a.prefix != b.prefix || la <= 8 {
-		return a.prefix < b.prefix
-	}
-	return bytes.Compare(r.src[a.keyStart+8:a.keyEnd], r.src[b.keyStart+8:b.keyEnd]) < 0
+	return bytes.Compare(r.src[a.keyStart:a.keyEnd], r.src[b.keyStart:b.keyEnd])
 }
 
 // value appends the value starting at src[i] (not white space) and returns the index past it.
@@ -140,11 +123,10 @@ func (r *jsonbReorder) object(dst []byte, i, depth int) ([]byte, int, bool) {
 			return dst, i, false
 		}
 		m := jsonbMember{keyStart: i + 1, keyEnd: ke - 1, outStart: len(dst)}
-		if bytes.IndexByte(src[m.keyStart:m.keyEnd], '\\') >= 0 {
+		if k := src[m.keyStart:m.keyEnd]; bytes.IndexByte(k, '\\') >= 0 || !utf8.Valid(k) {
 			escaped = true
 		}
-		m.prefix = keyPrefix(src[m.keyStart:m.keyEnd])
-		if n := len(r.members); n > base && r.before(&m, &r.members[n-1]) {
+		if n := len(r.members); n > base && r.compare(m, r.members[n-1]) < 0 {
 			sorted = false
 		}
 		i = SkipSpace(src, ke)
@@ -179,52 +161,11 @@ func (r *jsonbReorder) object(dst []byte, i, depth int) ([]byte, int, bool) {
 }
 
 // sortMembers puts the members above base of the stack, written in dst from open on, into
-// jsonb's order, then copies them back from a scratch copy of their bytes. The sort is stable
-// (members with one key keep their order): a counting sort by key length, then an insertion
-// sort within each length. Consoles send keys in alphabetical order, which is jsonb's within
-// each length, so most objects need no comparison at all.
+// jsonb's order (a stable sort: members with one key keep their order), then copies them back
+// from a scratch copy of their bytes.
 func (r *jsonbReorder) sortMembers(dst []byte, open, base int) {
 	ms := r.members[base:]
-	var counts [maxCountedKey + 2]int
-	for k := range ms {
-		counts[min(ms[k].keyEnd-ms[k].keyStart, maxCountedKey+1)]++
-	}
-	if counts[maxCountedKey+1] > 0 {
-		slices.SortStableFunc(ms, func(a, b jsonbMember) int {
-			if r.before(&a, &b) {
-				return -1
-			}
-			if r.before(&b, &a) {
-				return 1
-			}
-			return 0
-		})
-	} else {
-		at := 0
-		for l, c := range counts {
-			counts[l] = at
-			at += c
-		}
-		r.sorted = slices.Grow(r.sorted[:0], len(ms))[:len(ms)]
-		for k := range ms {
-			l := ms[k].keyEnd - ms[k].keyStart
-			r.sorted[counts[l]] = ms[k]
-			counts[l]++
-		}
-		copy(ms, r.sorted)
-		for a := 1; a < len(ms); a++ {
-			if !r.before(&ms[a], &ms[a-1]) {
-				continue
-			}
-			m := ms[a]
-			b := a
-			for b > 0 && r.before(&m, &ms[b-1]) {
-				ms[b] = ms[b-1]
-				b--
-			}
-			ms[b] = m
-		}
-	}
+	slices.SortStableFunc(ms, r.compare)
 	r.scratch = append(r.scratch[:0], dst[open:]...)
 	w := open
 	for k, m := range ms {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var jsonbCorpus = []string{
@@ -18,6 +19,7 @@ var jsonbCorpus = []string{
 	`{"p\"q":1,"p":2,"\u0041":3,"B":4}`, `[{"k":"v\\\"","j":"\\"}, "x", [[{"b":[],"a":{}}]]]`,
 	`{"é":1,"e":2,"日本":3}`,
 	`{"\u0061":1,"a":2}`, `{"b":{"\u0062":1,"b":2},"a":[{"y":1,"x":2}]}`, // escaped keys: the object keeps its order
+	"{\"\xa9\":0,\"\x9c\":1}", // invalid UTF-8 keys are one key (U+FFFD) too
 }
 
 var jsonbInvalid = []string{
@@ -54,7 +56,7 @@ func checkJSONBOrder(t *testing.T, src []byte) {
 	if want, got := decodeAny(t, src), decodeAny(t, out); !reflect.DeepEqual(want, got) {
 		t.Fatalf("%q → %q: value changed", src, out)
 	}
-	if !bytes.Contains(src, []byte(`\`)) {
+	if !bytes.Contains(src, []byte(`\`)) && utf8.Valid(src) { // else objects may keep their order
 		checkKeyOrder(t, out)
 	}
 }
@@ -139,7 +141,7 @@ func TestAppendJSONBOrder(t *testing.T) {
 	if want := `{"a":{"c":"v","d":[{"x":2,"y":1}]},"b":2,"b":1,"bb":1}`; string(got) != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
-	// Objects with keys past the counting sort's length, and nesting at and past the limit.
+	// A large object with long keys and repeated ones, and nesting at and past the limit.
 	var big strings.Builder
 	big.WriteString("{")
 	for i := 200; i > 0; i-- {
