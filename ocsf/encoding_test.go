@@ -10,9 +10,9 @@ import (
 	"github.com/sentinelone-connector/s1conn/internal/fastjson"
 )
 
-// TestMain checks every detection finding the tests and fuzzers encode: it must be byte for
-// byte encoding/json's encoding with its members in jsonb's key order. Benchmarks turn the
-// check off for their own time (noEventCheck).
+// TestMain checks every finding (threat, alert, vulnerability) the tests and fuzzers encode:
+// it must be byte for byte encoding/json's encoding with its members in jsonb's key order.
+// Benchmarks turn the check off for their own time (noEventCheck).
 func TestMain(m *testing.M) {
 	checkEventEncoding = compareWithEncodingJSON
 	os.Exit(m.Run())
@@ -39,8 +39,8 @@ func compareWithEncodingJSON(ev any, got []byte, err error, fellBack bool) {
 	}
 }
 
-// TestEventEncodingChecked: the check above runs (an alert's and a threat's transforms go
-// through it), and it catches an encoding that differs or was left to encoding/json.
+// TestEventEncodingChecked: the check above runs (an alert's, a threat's and a vulnerability's
+// transforms go through it), and it catches an encoding that differs or was left to encoding/json.
 func TestEventEncodingChecked(t *testing.T) {
 	if checkEventEncoding == nil {
 		t.Fatal("the event encoding check is not installed")
@@ -61,8 +61,16 @@ func TestEventEncodingChecked(t *testing.T) {
 		}
 		break
 	}
-	if seen != 2 {
-		t.Fatalf("%d events checked, want 2", seen)
+	raw, err := os.ReadFile("testdata/vulnerabilities/s1_risk_reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, cd := riskInputs(t, "s1_risk_reference", raw)
+	if _, err := Vulnerability(raw, testMeta, host, cd, DefaultSeverityMap(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if seen != 3 {
+		t.Fatalf("%d events checked, want 3", seen)
 	}
 	func() {
 		defer func() {
