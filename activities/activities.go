@@ -243,7 +243,8 @@ func classify(stream string, err error) error {
 }
 
 // heartbeat records progress so the server knows the walk is alive; the durable progress is the
-// store's checkpoint.
+// store's checkpoint. In an activity started withHeartbeats it goes to the activity's beater
+// (heartbeat.go); otherwise to the SDK.
 //
 // The context passed to the SDK must not be one of ours that we cancel: the SDK sends throttled
 // heartbeats up to 2 s later from a goroutine holding the ctx of the call that opened the
@@ -253,6 +254,10 @@ func classify(stream string, err error) error {
 // 100k alerts every delta's refresh ran twice (bench: "RecordActivityHeartbeat with error:
 // context canceled"). WithoutCancel keeps the activity's values, not our cancellations.
 func heartbeat(ctx context.Context, details any) {
+	if b, ok := ctx.Value(beaterKey{}).(*beater); ok {
+		b.record(details)
+		return
+	}
 	if activity.IsActivity(ctx) {
 		activity.RecordHeartbeat(context.WithoutCancel(ctx), details)
 	}

@@ -43,6 +43,8 @@ const (
 // POSTs signed webhooks, retrying with backoff and dead-lettering after the route's budget.
 // Deliveries still waiting for a retry when the drain's time is up stay queued for the next sync.
 func (a *Activities) DeliverOutbox(ctx context.Context, in model.DeliverOutboxInput) (*model.DeliverOutboxResult, error) {
+	ctx, stop := a.withHeartbeats(ctx)
+	defer stop()
 	conn, err := a.Store.GetConnection(ctx, in.ConnectionID)
 	if err != nil {
 		return nil, err
@@ -68,7 +70,7 @@ func (a *Activities) DeliverOutbox(ctx context.Context, in model.DeliverOutboxIn
 			if next.IsZero() || next.After(deadline) {
 				break
 			}
-			heartbeat(ctx, res)
+			heartbeat(ctx, *res) // a copy: the beater encodes it later, while the next batch updates res
 			if err := sleepCtx(ctx, min(time.Until(next)+10*time.Millisecond, 5*time.Second)); err != nil {
 				return nil, err
 			}
@@ -104,7 +106,7 @@ func (a *Activities) DeliverOutbox(ctx context.Context, in model.DeliverOutboxIn
 			}(row)
 		}
 		wg.Wait()
-		heartbeat(ctx, res)
+		heartbeat(ctx, *res) // a copy: the beater encodes it later, while the next batch updates res
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -261,6 +261,8 @@ func parseScopedCursor(c string, n int) (int, string) {
 // committing each page with its checkpoint in one transaction while the next page is already
 // being fetched. A retry with the same WalkID resumes after the last committed page.
 func (a *Activities) SyncStream(ctx context.Context, in model.SyncStreamInput) (*model.StreamResult, error) {
+	ctx, stop := a.withHeartbeats(ctx)
+	defer stop()
 	start := time.Now()
 	spec, ok := streams[in.Stream]
 	if !ok {

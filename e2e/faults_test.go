@@ -170,6 +170,58 @@ func TestE2ETemporalRestartMidSync(t *testing.T) {
 	require.Equal(t, int64(10000), c[0].Active)
 }
 
+// TestE2ETemporalStallDoesNotRestartWalks: the worker's connection to Temporal stalls (no byte
+// moves, the connection stays open) for longer than the 2 s heartbeat throttle but within the
+// heartbeat timeout. The walk goes on meanwhile, its heartbeats fail and are retried, and it
+// finishes in the same attempt once Temporal answers again: every page is read once. (Before the
+// walks sent their own heartbeats, the SDK cancelled the walk 2 s into any stall, because it gives
+// a heartbeat RPC only the throttle interval, and Temporal's retry re-read the pages in flight.)
+func TestE2ETemporalStallDoesNotRestartWalks(t *testing.T) {
+	const agents = 40000
+	h := newHarness(t, harnessOpts{agents: agents})
+	proxy := testenv.NewStallProxy(t, h.dev.FrontendHostPort())
+	h.sim.SetFaults(simulator.Faults{Latency: 250 * time.Millisecond})
+	// A 20 s heartbeat timeout gives each heartbeat RPC 5 s: a stall is seen well within the walk.
+	h.startWorker("TEMPORAL_ADDRESS="+proxy.Addr(), "SYNC_HEARTBEAT_TIMEOUT=20s")
+	h.create("stall", "--streams", "agents", "--skip-test")
+	pages := func() int64 {
+		for _, s := range mustStates(t, h, "stall") {
+			if s.Stream == model.StreamAgents {
+				return s.WalkPages
+			}
+		}
+		return 0
+	}
+	require.Eventually(t, func() bool { return pages() >= 2 }, 2*time.Minute, 20*time.Millisecond)
+	proxy.Stall()
+	stalledAt := pages()
+	require.Eventually(t, func() bool { return strings.Contains(h.logs.String(), "heartbeat did not reach Temporal") },
+		time.Minute, 50*time.Millisecond, "a heartbeat must fail while Temporal stalls, and the walk must still be running")
+	require.Greater(t, pages(), stalledAt, "the walk went on while Temporal stalled")
+	require.Less(t, pages(), int64(agents/1000), "the stall was seen mid-walk")
+	proxy.Resume()
+	require.Eventually(t, func() bool {
+		for _, s := range mustStates(t, h, "stall") {
+			if s.Stream == model.StreamAgents && s.WalkID == "" && !s.Watermark.IsZero() {
+				return true
+			}
+		}
+		return false
+	}, 4*time.Minute, 100*time.Millisecond)
+	active, _ := h.storedAgents("stall")
+	require.Equal(t, h.sim.Truth("agents"), active)
+	listed := 0
+	for _, r := range h.sim.Requests() {
+		if r.Method == "GET" && r.Path == simulator.APIPrefix+"/agents" && strings.Contains(r.RawQuery, "limit=1000") {
+			listed++ // pages of the walk, not the plan's limit=1 totals
+		}
+	}
+	require.Equal(t, agents/1000, listed, "every page read once: the walk was not restarted")
+	logs := h.logs.String()
+	require.NotContains(t, logs, "RecordActivityHeartbeat with error", "the SDK sent no heartbeat, so it cancelled nothing")
+	require.Equal(t, 1, strings.Count(logs, "stream walk starting"), "one attempt walked the stream")
+}
+
 // faultSeed is FAULT_SEED when set, else a fresh seed; it is logged so a failing run can be
 // replayed with the same kill points.
 func faultSeed(t *testing.T) uint64 {

@@ -122,7 +122,8 @@ func withPprof(h http.Handler) http.Handler {
 func New(c client.Client, cfg *config.Config, acts *activities.Activities) worker.Worker {
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
-		// Heartbeats reach the server within 2s, so a pause or delete cancels a walk promptly.
+		// Activities that heartbeat through the SDK do so at most every 2 s (stream walks and the
+		// outbox drain send their own, at the same cadence: activities/heartbeat.go).
 		MaxHeartbeatThrottleInterval:     2 * time.Second,
 		DefaultHeartbeatThrottleInterval: 2 * time.Second,
 	})
