@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -47,7 +48,7 @@ const (
 
 // heartbeatRecorder is the part of client.Client a beater uses.
 type heartbeatRecorder interface {
-	RecordActivityHeartbeat(ctx context.Context, taskToken []byte, details ...any) error
+	RecordActivityHeartbeatWithOptions(ctx context.Context, opts client.RecordActivityHeartbeatOptions) error
 }
 
 type beaterKey struct{}
@@ -55,9 +56,9 @@ type beaterKey struct{}
 // beater sends one activity attempt's heartbeats.
 type beater struct {
 	rec     heartbeatRecorder
-	token   []byte
-	timeout time.Duration // the attempt's heartbeat timeout; 0: none (failures are only logged)
-	rpc     time.Duration // the deadline of one heartbeat RPC
+	opts    client.RecordActivityHeartbeatOptions // the task token and the activity's identity; Details set per send
+	timeout time.Duration                         // the attempt's heartbeat timeout; 0: none (failures are only logged)
+	rpc     time.Duration                         // the deadline of one heartbeat RPC
 	verdict func(details any)
 	log     zerolog.Logger
 	after   func(time.Duration) <-chan time.Time
@@ -72,13 +73,13 @@ type beater struct {
 	done   chan struct{}
 }
 
-func newBeater(rec heartbeatRecorder, token []byte, timeout time.Duration, verdict func(any), log zerolog.Logger) *beater {
+func newBeater(rec heartbeatRecorder, opts client.RecordActivityHeartbeatOptions, timeout time.Duration, verdict func(any), log zerolog.Logger) *beater {
 	rpc := heartbeatRPCMax
 	if timeout > 0 {
 		rpc = min(max(timeout/4, heartbeatRPCMin), heartbeatRPCMax)
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &beater{rec: rec, token: token, timeout: timeout, rpc: rpc, verdict: verdict, log: log,
+	return &beater{rec: rec, opts: opts, timeout: timeout, rpc: rpc, verdict: verdict, log: log,
 		after: time.After, now: time.Now, wake: make(chan struct{}, 1), base: base, cancel: cancel, done: make(chan struct{})}
 }
 
@@ -93,7 +94,11 @@ func (a *Activities) withHeartbeats(ctx context.Context) (context.Context, func(
 	sdk := context.WithoutCancel(ctx) // see heartbeat: the SDK must not see our cancellations
 	log := a.Log.With().Str("activity", info.ActivityType.Name).Str("workflow", info.WorkflowExecution.ID).
 		Int32("attempt", info.Attempt).Logger()
-	b := newBeater(a.Temporal, info.TaskToken, info.HeartbeatTimeout, func(d any) { activity.RecordHeartbeat(sdk, d) }, log)
+	// The SDK's own heartbeats name the workflow (the request's resource ID, for routing) and
+	// give the codec the activity's serialization context: so do ours.
+	opts := client.RecordActivityHeartbeatOptions{TaskToken: info.TaskToken, WorkflowID: info.WorkflowExecution.ID,
+		ActivityType: info.ActivityType.Name, WorkflowType: info.WorkflowType.Name, TaskQueue: info.TaskQueue}
+	b := newBeater(a.Temporal, opts, info.HeartbeatTimeout, func(d any) { activity.RecordHeartbeat(sdk, d) }, log)
 	go b.run()
 	return context.WithValue(ctx, beaterKey{}, b), b.stop
 }
@@ -118,6 +123,14 @@ func (b *beater) stop() {
 	<-b.done
 }
 
+// run sends the heartbeats. lastOK is when the last heartbeat that reached the server was
+// sent (the attempt's start before the first): the server has seen nothing since, and gives the
+// attempt up heartbeatTimeout after it. So does the beater, at that moment and not later: an
+// RPC is given no more than the time left, and a heartbeat due after that hands the verdict to
+// the SDK without trying. Otherwise a walk cut off from Temporal would go on writing for up to
+// an RPC and a throttle interval after the server had started its next attempt elsewhere.
+// Once the timeout has passed, every heartbeat goes through the SDK: should the server answer
+// it after all, the attempt is alive and the SDK keeps it so; if not, the SDK cancels it.
 func (b *beater) run() {
 	defer close(b.done)
 	lastOK := b.now()
@@ -130,10 +143,23 @@ func (b *beater) run() {
 		b.mu.Lock()
 		details := b.details
 		b.mu.Unlock()
-		err := b.send(details)
+		rpc := b.rpc
+		if b.timeout > 0 {
+			left := b.timeout - b.now().Sub(lastOK)
+			if left <= 0 {
+				b.verdict(details)
+				if !b.throttle() {
+					return
+				}
+				continue
+			}
+			rpc = min(rpc, left)
+		}
+		sent := b.now()
+		err := b.send(details, rpc)
 		switch {
 		case err == nil:
-			lastOK = b.now()
+			lastOK = sent
 		case b.base.Err() != nil:
 			return // the activity returned while the RPC was in flight
 		case attemptOver(err):
@@ -151,21 +177,30 @@ func (b *beater) run() {
 			}
 			b.record(nil) // retried with the latest details after the throttle interval
 		}
-		select {
-		case <-b.after(heartbeatEvery):
-		case <-b.base.Done():
+		if !b.throttle() {
 			return
 		}
 	}
 }
 
-func (b *beater) send(details any) error {
-	ctx, cancel := context.WithTimeout(b.base, b.rpc)
-	defer cancel()
-	if details == nil {
-		return b.rec.RecordActivityHeartbeat(ctx, b.token)
+// throttle waits heartbeatEvery; false: the beater was stopped meanwhile.
+func (b *beater) throttle() bool {
+	select {
+	case <-b.after(heartbeatEvery):
+		return true
+	case <-b.base.Done():
+		return false
 	}
-	return b.rec.RecordActivityHeartbeat(ctx, b.token, details)
+}
+
+func (b *beater) send(details any, rpc time.Duration) error {
+	ctx, cancel := context.WithTimeout(b.base, rpc)
+	defer cancel()
+	opts := b.opts
+	if details != nil {
+		opts.Details = []any{details}
+	}
+	return b.rec.RecordActivityHeartbeatWithOptions(ctx, opts)
 }
 
 // attemptOver reports whether a heartbeat's error is the server's word that this attempt is

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -19,8 +21,15 @@ type fakeRecorder struct {
 	answers chan error
 }
 
-func (f *fakeRecorder) RecordActivityHeartbeat(ctx context.Context, _ []byte, details ...any) error {
-	f.calls <- details
+func (f *fakeRecorder) RecordActivityHeartbeatWithOptions(ctx context.Context, opts client.RecordActivityHeartbeatOptions) error {
+	if string(opts.TaskToken) != "token" || opts.WorkflowID != "wf" {
+		return fmt.Errorf("heartbeat without the activity's task token and workflow: %+v", opts)
+	}
+	select {
+	case f.calls <- opts.Details:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	select {
 	case err := <-f.answers:
 		return err
@@ -42,7 +51,7 @@ type beaterRig struct {
 func newBeaterRig(t *testing.T, timeout time.Duration) *beaterRig {
 	r := &beaterRig{t: t, rec: &fakeRecorder{calls: make(chan []any), answers: make(chan error)},
 		tick: make(chan time.Time), verdicts: make(chan any, 16), clock: time.Unix(1_800_000_000, 0)}
-	r.b = newBeater(r.rec, []byte("token"), timeout, func(d any) { r.verdicts <- d }, zerolog.Nop())
+	r.b = newBeater(r.rec, client.RecordActivityHeartbeatOptions{TaskToken: []byte("token"), WorkflowID: "wf"}, timeout, func(d any) { r.verdicts <- d }, zerolog.Nop())
 	r.b.after = func(time.Duration) <-chan time.Time { return r.tick }
 	r.b.now = func() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.clock }
 	go r.b.run()
@@ -123,8 +132,8 @@ func TestBeaterGivesUpAfterTheHeartbeatTimeout(t *testing.T) {
 	r.call()
 	r.advance(9 * time.Second)
 	r.answer(serviceerror.NewUnavailable("stalled"))
+	r.endThrottle() // the beater has handled the failure: it waits no more
 	require.Empty(t, r.verdicts, "9 s of silence is within the heartbeat timeout")
-	r.endThrottle()
 	require.Equal(t, []any{walkProgress{Pages: 1}}, r.call(), "nil details keep the last ones")
 	r.advance(2 * time.Second)
 	r.answer(serviceerror.NewUnavailable("stalled"))
@@ -133,6 +142,32 @@ func TestBeaterGivesUpAfterTheHeartbeatTimeout(t *testing.T) {
 		require.Equal(t, walkProgress{Pages: 1}, d)
 	case <-time.After(10 * time.Second):
 		t.Fatal("11 s without a heartbeat reaching the server: the attempt is over, the SDK must be told")
+	}
+	r.endThrottle() // the failed heartbeat is due again: past the timeout it goes to the SDK, not to the server
+	select {
+	case d := <-r.verdicts:
+		require.Equal(t, walkProgress{Pages: 1}, d)
+	case <-time.After(10 * time.Second):
+		t.Fatal("past the heartbeat timeout every heartbeat goes through the SDK")
+	}
+}
+
+// A heartbeat due after the timeout has passed does not try the server first: the server has
+// already given the attempt up. (The fake's RPC blocks until the test reads it, so a beater that
+// sent one would never reach the verdict.)
+func TestBeaterGivesUpWithoutWaitingForAnRPC(t *testing.T) {
+	r := newBeaterRig(t, 10*time.Second)
+	r.b.record(walkProgress{Pages: 1})
+	r.call()
+	r.answer(nil)
+	r.advance(10 * time.Second) // a long page: nothing to heartbeat for 10 s
+	r.endThrottle()
+	r.b.record(walkProgress{Pages: 2})
+	select {
+	case d := <-r.verdicts:
+		require.Equal(t, walkProgress{Pages: 2}, d)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the heartbeat timeout had passed: the verdict must go to the SDK at once")
 	}
 }
 
@@ -144,27 +179,20 @@ func TestBeaterCoalescesHeartbeatsWithinTheThrottle(t *testing.T) {
 	r.b.record(walkProgress{Pages: 2})
 	r.b.record(walkProgress{Pages: 3})
 	r.b.record(nil)
-	select {
-	case d := <-r.rec.calls:
-		t.Fatalf("a heartbeat was sent within the throttle interval: %v", d)
-	default:
-	}
+	// The beater waits for the throttle (the test's tick), so nothing reads wake meanwhile.
+	require.Len(t, r.b.wake, 1, "three heartbeats within the throttle interval wait as one")
 	r.endThrottle()
-	require.Equal(t, []any{walkProgress{Pages: 3}}, r.call())
+	require.Equal(t, []any{walkProgress{Pages: 3}}, r.call(), "the latest details")
 	r.answer(nil)
-	r.b.stop()
-	select {
-	case d := <-r.rec.calls:
-		t.Fatalf("three heartbeats in one throttle interval must make one RPC, a second one was sent: %v", d)
-	default:
-	}
+	require.Len(t, r.b.wake, 0, "no second heartbeat is due: the three made one RPC")
 }
 
 func TestBeaterStopsWithAnRPCInFlight(t *testing.T) {
 	r := newBeaterRig(t, time.Minute)
 	r.b.record(nil)
 	require.Empty(t, r.call(), "no details yet")
-	r.b.stop() // the fake returns the cancelled ctx's error
+	r.advance(2 * time.Minute) // were the error taken for a failed heartbeat, this would be past the timeout
+	r.b.stop()                 // the fake returns the cancelled ctx's error
 	require.Empty(t, r.verdicts, "an activity that returned is not ended again")
 }
 
@@ -176,7 +204,7 @@ func TestBeaterRPCDeadline(t *testing.T) {
 		20 * time.Second: 5 * time.Second,
 		2 * time.Second:  heartbeatRPCMin,
 	} {
-		b := newBeater(nil, nil, timeout, nil, zerolog.Nop())
+		b := newBeater(nil, client.RecordActivityHeartbeatOptions{}, timeout, nil, zerolog.Nop())
 		require.Equal(t, want, b.rpc, "heartbeat timeout %s", timeout)
 		b.cancel()
 	}
