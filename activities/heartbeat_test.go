@@ -79,6 +79,18 @@ func (r *beaterRig) call() []any {
 
 func (r *beaterRig) answer(err error) { r.rec.answers <- err }
 
+// verdict waits for the beater to hand a verdict to the SDK and returns its details.
+func (r *beaterRig) verdict(why string) any {
+	r.t.Helper()
+	select {
+	case d := <-r.verdicts:
+		return d
+	case <-time.After(10 * time.Second):
+		r.t.Fatal(why)
+		return nil
+	}
+}
+
 // endThrottle ends the wait after a heartbeat.
 func (r *beaterRig) endThrottle() { r.tick <- time.Time{} }
 
@@ -112,12 +124,7 @@ func TestBeaterHandsCancellationToTheSDK(t *testing.T) {
 			r.b.record(walkProgress{Pages: 3})
 			r.call()
 			r.answer(err)
-			select {
-			case d := <-r.verdicts:
-				require.Equal(t, walkProgress{Pages: 3}, d)
-			case <-time.After(10 * time.Second):
-				t.Fatal("the server's verdict was not handed to the SDK")
-			}
+			require.Equal(t, walkProgress{Pages: 3}, r.verdict("the server's verdict was not handed to the SDK"))
 		})
 	}
 }
@@ -137,19 +144,9 @@ func TestBeaterGivesUpAfterTheHeartbeatTimeout(t *testing.T) {
 	require.Equal(t, []any{walkProgress{Pages: 1}}, r.call(), "nil details keep the last ones")
 	r.advance(2 * time.Second)
 	r.answer(serviceerror.NewUnavailable("stalled"))
-	select {
-	case d := <-r.verdicts:
-		require.Equal(t, walkProgress{Pages: 1}, d)
-	case <-time.After(10 * time.Second):
-		t.Fatal("11 s without a heartbeat reaching the server: the attempt is over, the SDK must be told")
-	}
+	require.Equal(t, walkProgress{Pages: 1}, r.verdict("11 s without a heartbeat reaching the server: the attempt is over, the SDK must be told"))
 	r.endThrottle() // the failed heartbeat is due again: past the timeout it goes to the SDK, not to the server
-	select {
-	case d := <-r.verdicts:
-		require.Equal(t, walkProgress{Pages: 1}, d)
-	case <-time.After(10 * time.Second):
-		t.Fatal("past the heartbeat timeout every heartbeat goes through the SDK")
-	}
+	require.Equal(t, walkProgress{Pages: 1}, r.verdict("past the heartbeat timeout every heartbeat goes through the SDK"))
 }
 
 // A heartbeat due after the timeout has passed does not try the server first: the server has
@@ -163,12 +160,7 @@ func TestBeaterGivesUpWithoutWaitingForAnRPC(t *testing.T) {
 	r.advance(10 * time.Second) // a long page: nothing to heartbeat for 10 s
 	r.endThrottle()
 	r.b.record(walkProgress{Pages: 2})
-	select {
-	case d := <-r.verdicts:
-		require.Equal(t, walkProgress{Pages: 2}, d)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the heartbeat timeout had passed: the verdict must go to the SDK at once")
-	}
+	require.Equal(t, walkProgress{Pages: 2}, r.verdict("the heartbeat timeout had passed: the verdict must go to the SDK at once"))
 }
 
 func TestBeaterCoalescesHeartbeatsWithinTheThrottle(t *testing.T) {

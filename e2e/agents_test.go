@@ -201,12 +201,7 @@ func TestE2EWorkerKilledMidSync(t *testing.T) {
 	require.Eventually(t, func() bool {
 		c, err := h.store.CountRecords(context.Background(), "kill")
 		require.NoError(t, err)
-		for _, s := range mustStates(t, h, "kill") {
-			if s.Stream == model.StreamAgents && s.WalkID == "" && !s.Watermark.IsZero() {
-				return len(c) > 0
-			}
-		}
-		return false
+		return agentsWalkDone(t, h, "kill") && len(c) > 0
 	}, 5*time.Minute, 100*time.Millisecond)
 	active, removed := h.storedAgents("kill")
 	require.Equal(t, h.sim.Truth("agents"), active)
@@ -225,6 +220,18 @@ func mustStates(t *testing.T, h *harness, id string) []*store.StreamState {
 	st, err := h.store.StreamStates(context.Background(), id)
 	require.NoError(t, err)
 	return st
+}
+
+// agentsWalkDone reports whether connection id's agents walk has finished: none in progress,
+// and a watermark set.
+func agentsWalkDone(t *testing.T, h *harness, id string) bool {
+	t.Helper()
+	for _, s := range mustStates(t, h, id) {
+		if s.Stream == model.StreamAgents {
+			return s.WalkID == "" && !s.Watermark.IsZero()
+		}
+	}
+	return false
 }
 
 func hashOf(b []byte) string {

@@ -155,14 +155,7 @@ func TestE2ETemporalRestartMidSync(t *testing.T) {
 	require.NoError(t, h.dev.Stop())
 	h.dev = testenv.DevServerAt(t, addr, dbFile)
 	h.sim.SetFaults(simulator.Faults{})
-	require.Eventually(t, func() bool {
-		for _, s := range mustStates(t, h, "tr") {
-			if s.Stream == model.StreamAgents && s.WalkID == "" && !s.Watermark.IsZero() {
-				return true
-			}
-		}
-		return false
-	}, 4*time.Minute, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return agentsWalkDone(t, h, "tr") }, 4*time.Minute, 100*time.Millisecond)
 	active, _ := h.storedAgents("tr")
 	require.Equal(t, h.sim.Truth("agents"), active)
 	c, err := h.store.CountRecords(context.Background(), "tr")
@@ -200,14 +193,7 @@ func TestE2ETemporalStallDoesNotRestartWalks(t *testing.T) {
 	require.Greater(t, pages(), stalledAt, "the walk went on while Temporal stalled")
 	require.Less(t, pages(), int64(agents/1000), "the stall was seen mid-walk")
 	proxy.Resume()
-	require.Eventually(t, func() bool {
-		for _, s := range mustStates(t, h, "stall") {
-			if s.Stream == model.StreamAgents && s.WalkID == "" && !s.Watermark.IsZero() {
-				return true
-			}
-		}
-		return false
-	}, 4*time.Minute, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return agentsWalkDone(t, h, "stall") }, 4*time.Minute, 100*time.Millisecond)
 	active, _ := h.storedAgents("stall")
 	require.Equal(t, h.sim.Truth("agents"), active)
 	listed := 0
