@@ -50,7 +50,7 @@ func main() {
 	flag.BoolVar(&cfg.profile, "profile", false, "CPU-profile one in-process agents full sync (SyncStream activity) into bench/profile-agents.pprof")
 	flag.StringVar(&cfg.out, "out", "", "results file (default bench/results.md in the repository)")
 	flag.BoolVar(&cfg.keepDB, "keep-db", false, "keep the benchmark database")
-	flag.IntVar(&cfg.repeat, "repeat", 3, "full syncs per stream, each followed by its own COPY ceiling on the same rows (the table emptied before each further one); the full-sync target uses the median of their ratios")
+	flag.IntVar(&cfg.repeat, "repeat", 3, "full syncs per stream, each followed by its own COPY ceiling on the same rows (the table emptied before each further one); the full-sync target uses the median of their ratios; also the number of fetch-only walks under S1's limits, judged on the median")
 	flag.BoolVar(&cfg.quick, "quick", false, "small smoke run: 5k agents, 5k threats, 2k alerts, ~50k vulnerability rows")
 	flag.Parse()
 	if cfg.quick {

@@ -224,8 +224,8 @@ func (b *bench) report() string {
 }
 
 // fmtRatios lists ratios as "0.81, 0.79, 0.86".
-// fetchPubWalks lists the walks under S1's limits for the details: "5.22s (19158 rec/s, 101
-// requests, 1 × 429); 4.3s (…)".
+// fetchPubWalks lists the walks under S1's limits for the details: "in 2 walks: 5.22s (19158
+// rec/s, 101 requests, 1 × 429) / 4.19s (…)".
 func (r *streamResult) fetchPubWalks() string {
 	if len(r.FetchPub) == 0 {
 		return "not measured"
@@ -234,7 +234,7 @@ func (r *streamResult) fetchPubWalks() string {
 	for i, w := range r.FetchPub {
 		parts[i] = fmt.Sprintf("%.2fs (%.0f rec/s, %d requests, %d × 429)", w.Dur.Seconds(), rate(r.FetchRecords, w.Dur), w.Reqs, w.N429)
 	}
-	return strings.Join(parts, "; ")
+	return fmt.Sprintf("in %d walks: %s", len(parts), strings.Join(parts, " / "))
 }
 
 func fmtRatios(rs []float64) string {
