@@ -97,20 +97,30 @@ func (r *streamResult) reachable(w pubWalk) float64 {
 }
 
 // fetchPub sums up the walks under S1's limits: the median share of the API ceiling the
-// client used, the median of each walk's share of what this host could reach, the walks'
-// shares in run order ("94%, 76%, 95%"), and the requests and 429s of all of them.
-func (r *streamResult) fetchPub() (util, ofReach float64, each string, reqs, n429 int) {
+// client used, the median of each walk's share of what this host could reach (walks whose
+// successful requests all fit in the bucket's burst say nothing about the rate and are left
+// out of both), each walk as "94% (0 × 429)" in run order, the requests and 429s of all of
+// them, and whether any walk drew a 429 storm (more than max(1, its requests ÷ 100)).
+func (r *streamResult) fetchPub() (util, ofReach float64, each string, reqs, n429 int, storm bool) {
 	var us, rs []float64
 	var parts []string
 	for _, w := range r.FetchPub {
+		reqs += w.Reqs
+		n429 += w.N429
+		storm = storm || w.N429 > max(1, w.Reqs/100)
+		if w.Reqs-w.N429 <= r.Def.burst {
+			parts = append(parts, fmt.Sprintf("within the burst (%d × 429)", w.N429))
+			continue
+		}
 		u := w.util(r.Def)
 		us = append(us, u)
 		rs = append(rs, u/math.Min(1, r.reachable(w)))
 		parts = append(parts, fmt.Sprintf("%.0f%% (%d × 429)", 100*u, w.N429))
-		reqs += w.Reqs
-		n429 += w.N429
 	}
-	return median(us), median(rs), strings.Join(parts, ", "), reqs, n429
+	if len(us) == 0 {
+		return math.NaN(), math.NaN(), strings.Join(parts, ", "), reqs, n429, storm
+	}
+	return median(us), median(rs), strings.Join(parts, ", "), reqs, n429, storm
 }
 
 // apiUtil is the steady-state share of the API ceiling used: requests beyond the bucket's
@@ -168,7 +178,7 @@ func (b *bench) report() string {
 	s.WriteString("\nColumns: *full s* is the sync run's own duration (workflow start → summary); *rec/s* = records fetched ÷ that. " +
 		"With `-repeat N` each stream has N full syncs, each followed by the COPY ceiling of the rows it stored (the table emptied, a new connection and a fresh worker before each further one); *ratio* is then the median of the N ratios, listed in run order, and the other columns are the first run's. " +
 		"Every timed sync and the COPY ceiling start after a CHECKPOINT, so none pays for the writes of the phase before it. " +
-		"*fetch-only* = the connector's `sentinelone` client walking the same endpoint and filters (threats/alerts: one walk over the whole 30-day lookback) with no client-side limit, decoding and discarding pages, then (`-repeat` times, fresh buckets each) with the worker's client limits while the simulator enforces S1's published ones — the *client under S1's limit* target takes the median walk; " +
+		"*fetch-only* = the connector's `sentinelone` client walking the same endpoint and filters (threats/alerts: one walk over the whole 30-day lookback) with no client-side limit, decoding and discarding pages, then with the worker's client limits while the simulator enforces S1's published ones (in Details, not the table; `-repeat` walks, fresh buckets each, where S1 publishes a limit) — the *client under S1's limit* target takes the median of the walks' ratios and counts their 429s; " +
 		"*COPY* = the same stored rows (every column, read back as text) loaded with `pq.CopyIn` into an UNLOGGED table with the same columns (and compression) and no indexes, COPY and commit timed only; " +
 		"*durable COPY* = the same chunks COPYed into a logged table with the same columns, primary key and indexes (what PostgreSQL itself charges for WAL and index upkeep on these rows; informational, the targets use *COPY*). " +
 		"*requests* = GETs on the stream's path logged by the simulator (alerts include the status refresh by ID). " +
@@ -223,7 +233,6 @@ func (b *bench) report() string {
 	return s.String()
 }
 
-// fmtRatios lists ratios as "0.81, 0.79, 0.86".
 // fetchPubWalks lists the walks under S1's limits for the details: "in 2 walks: 5.22s (19158
 // rec/s, 101 requests, 1 × 429) / 4.19s (…)".
 func (r *streamResult) fetchPubWalks() string {
@@ -233,10 +242,22 @@ func (r *streamResult) fetchPubWalks() string {
 	parts := make([]string, len(r.FetchPub))
 	for i, w := range r.FetchPub {
 		parts[i] = fmt.Sprintf("%.2fs (%.0f rec/s, %d requests, %d × 429)", w.Dur.Seconds(), rate(r.FetchRecords, w.Dur), w.Reqs, w.N429)
+		if w.Err != nil {
+			parts[i] = fmt.Sprintf("failed after %.2fs (%d requests, %d × 429): %v", w.Dur.Seconds(), w.Reqs, w.N429, w.Err)
+		}
 	}
-	return fmt.Sprintf("in %d walks: %s", len(parts), strings.Join(parts, " / "))
+	return fmt.Sprintf("in %s: %s", plural(len(parts), "walk"), strings.Join(parts, " / "))
 }
 
+// plural is "1 walk", "3 walks".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// fmtRatios lists ratios as "0.81, 0.79, 0.86".
 func fmtRatios(rs []float64) string {
 	parts := make([]string, len(rs))
 	for i, x := range rs {
@@ -285,14 +306,18 @@ func (b *bench) targets() string {
 		line(len(r.History.RecordDataFound) == 0, "%s no record data in workflow history (%d record strings searched in raw events and decrypted payloads)%s",
 			r.Stream, r.Markers, foundList(r.History.RecordDataFound))
 		line(r.Full.PeakRSS <= 200<<20, "%s worker peak RSS %.1f MB ≤ 200 MB", r.Stream, mb(r.Full.PeakRSS))
-		if r.Def.limit > 0 && len(r.FetchPub) > 0 && r.FetchPub[0].Reqs <= r.Def.burst {
-			fmt.Fprintf(&s, "- n/a %s client under S1's limit: the walk's %d requests fit in the bucket's burst of %d, so it says nothing about the rate\n",
-				r.Stream, r.FetchPub[0].Reqs, r.Def.burst)
-		} else if r.Def.limit > 0 && len(r.FetchPub) > 0 {
-			util, ofReach, each, reqs, n429 := r.fetchPub()
-			storm := n429 > max(1, reqs/100)
-			line(ofReach >= 0.9 && !storm, "%s client under S1's limit (%g req/s, burst %d; fetch-only walks, the simulator enforcing): median %.0f%% of the API ceiling over %d walks (%s), %d × 429 of %d requests (storm = more than 1%%); the client runs at a median %.2f × the ceiling this host's walk without limits can reach (target ≥ 0.9)",
-				r.Stream, r.Def.limit, r.Def.burst, 100*util, len(r.FetchPub), each, n429, reqs, ofReach)
+		if r.Def.limit > 0 && len(r.FetchPub) > 0 {
+			util, ofReach, each, reqs, n429, storm := r.fetchPub()
+			switch last := r.FetchPub[len(r.FetchPub)-1]; {
+			case last.Err != nil:
+				line(false, "%s client under S1's limit: walk %d of %d failed: %v", r.Stream, len(r.FetchPub), b.cfg.repeat, last.Err)
+			case math.IsNaN(util):
+				fmt.Fprintf(&s, "- n/a %s client under S1's limit: every walk's requests fit in the bucket's burst of %d, so they say nothing about the rate\n",
+					r.Stream, r.Def.burst)
+			default:
+				line(ofReach >= 0.9 && !storm, "%s client under S1's limit (%g req/s, burst %d; fetch-only walks, the simulator enforcing): median %.0f%% of the API ceiling over %s (%s), %d × 429 of %d requests (storm = more than 1%% of a walk's); the client runs at a median %.2f × the ceiling this host's walk without limits can reach (target ≥ 0.9)",
+					r.Stream, r.Def.limit, r.Def.burst, 100*util, plural(len(r.FetchPub), "walk"), each, n429, reqs, ofReach)
+			}
 		}
 		if r.API != nil {
 			if r.APILimit > 0 {
@@ -304,11 +329,11 @@ func (b *bench) targets() string {
 						r.Stream, rate(r.API.Fetched, r.API.Duration), rate(r.API.Fetched, r.API.Duration)/ceil, r.APILimit*1000, fr,
 						math.Max(0, 100*(1-rate(r.API.Fetched, r.API.Duration)/ceil)))
 				}
-				if perRec := r.Full.CPU.Worker + r.Full.CPU.Postgres + r.Full.CPU.Simulator; perRec > 0 && r.Full.Fetched > 0 {
-					us := perRecordMicros(perRec, r.Full.Fetched)
+				perRec := r.Full.CPU.Worker + r.Full.CPU.Postgres + r.Full.CPU.Simulator
+				if us := perRecordMicros(perRec, r.Full.Fetched); us > 0 {
 					cores := runtime.NumCPU()
 					most := float64(cores) * 1e6 / us
-					fmt.Fprintf(&s, "- INFO %s CPU budget: the full sync spent %.0f µs of CPU a record (worker %.0f, PostgreSQL %.0f, simulator %.0f), so this host's %d cores allow at most %.0f rec/s, %.0f%% of the API ceiling; reaching 90%% of it would take %.1f cores of that work\n",
+					fmt.Fprintf(&s, "- INFO %s CPU budget: the full sync (without limits; the same work) spent %.0f µs of CPU a record (worker %.0f, PostgreSQL %.0f, simulator %.0f), so this host's %d cores allow at most %.0f rec/s, %.0f%% of the API ceiling; reaching 90%% of it would take %.1f cores of that work\n",
 						r.Stream, us, perRecordMicros(r.Full.CPU.Worker, r.Full.Fetched), perRecordMicros(r.Full.CPU.Postgres, r.Full.Fetched),
 						perRecordMicros(r.Full.CPU.Simulator, r.Full.Fetched), cores, most, 100*most/(r.APILimit*1000), 0.9*r.APILimit*1000*us/1e6)
 				}
