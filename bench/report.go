@@ -96,18 +96,26 @@ func (r *streamResult) reachable(w pubWalk) float64 {
 	return float64(max(0, ok-r.Def.burst)) / best / r.Def.limit
 }
 
-// fetchPub sums up the walks under S1's limits: the median share of the API ceiling the
-// client used, the median of each walk's share of what this host could reach (walks whose
-// successful requests all fit in the bucket's burst say nothing about the rate and are left
-// out of both), each walk as "94% (0 × 429)" in run order, the requests and 429s of all of
-// them, and whether any walk drew a 429 storm (more than max(1, its requests ÷ 100)).
-func (r *streamResult) fetchPub() (util, ofReach float64, each string, reqs, n429 int, storm bool) {
+// pubSummary sums up the walks under S1's limits (streamResult.fetchPub).
+type pubSummary struct {
+	util    float64 // median share of the API ceiling the client used (NaN: no walk says)
+	ofReach float64 // median of each walk's share of what this host could reach
+	each    string  // each walk as "94% (0 × 429)", in run order
+	storm   bool    // a walk drew more than max(1, its requests ÷ 100) 429s
+	reqs    int     // requests of all walks, 429s included
+	n429    int
+}
+
+// fetchPub sums up the walks under S1's limits. Walks whose successful requests all fit in
+// the bucket's burst say nothing about the rate and are left out of both medians.
+func (r *streamResult) fetchPub() pubSummary {
 	var us, rs []float64
 	var parts []string
+	var p pubSummary
 	for _, w := range r.FetchPub {
-		reqs += w.Reqs
-		n429 += w.N429
-		storm = storm || w.N429 > max(1, w.Reqs/100)
+		p.reqs += w.Reqs
+		p.n429 += w.N429
+		p.storm = p.storm || w.N429 > max(1, w.Reqs/100)
 		if w.Reqs-w.N429 <= r.Def.burst {
 			parts = append(parts, fmt.Sprintf("within the burst (%d × 429)", w.N429))
 			continue
@@ -117,10 +125,12 @@ func (r *streamResult) fetchPub() (util, ofReach float64, each string, reqs, n42
 		rs = append(rs, u/math.Min(1, r.reachable(w)))
 		parts = append(parts, fmt.Sprintf("%.0f%% (%d × 429)", 100*u, w.N429))
 	}
-	if len(us) == 0 {
-		return math.NaN(), math.NaN(), strings.Join(parts, ", "), reqs, n429, storm
+	p.each = strings.Join(parts, ", ")
+	p.util, p.ofReach = math.NaN(), math.NaN()
+	if len(us) > 0 {
+		p.util, p.ofReach = median(us), median(rs)
 	}
-	return median(us), median(rs), strings.Join(parts, ", "), reqs, n429, storm
+	return p
 }
 
 // apiUtil is the steady-state share of the API ceiling used: requests beyond the bucket's
@@ -307,16 +317,16 @@ func (b *bench) targets() string {
 			r.Stream, r.Markers, foundList(r.History.RecordDataFound))
 		line(r.Full.PeakRSS <= 200<<20, "%s worker peak RSS %.1f MB ≤ 200 MB", r.Stream, mb(r.Full.PeakRSS))
 		if r.Def.limit > 0 && len(r.FetchPub) > 0 {
-			util, ofReach, each, reqs, n429, storm := r.fetchPub()
+			p := r.fetchPub()
 			switch last := r.FetchPub[len(r.FetchPub)-1]; {
 			case last.Err != nil:
 				line(false, "%s client under S1's limit: walk %d of %d failed: %v", r.Stream, len(r.FetchPub), b.cfg.repeat, last.Err)
-			case math.IsNaN(util):
+			case math.IsNaN(p.util):
 				fmt.Fprintf(&s, "- n/a %s client under S1's limit: every walk's requests fit in the bucket's burst of %d, so they say nothing about the rate\n",
 					r.Stream, r.Def.burst)
 			default:
-				line(ofReach >= 0.9 && !storm, "%s client under S1's limit (%g req/s, burst %d; fetch-only walks, the simulator enforcing): median %.0f%% of the API ceiling over %s (%s), %d × 429 of %d requests (storm = more than 1%% of a walk's); the client runs at a median %.2f × the ceiling this host's walk without limits can reach (target ≥ 0.9)",
-					r.Stream, r.Def.limit, r.Def.burst, 100*util, plural(len(r.FetchPub), "walk"), each, n429, reqs, ofReach)
+				line(p.ofReach >= 0.9 && !p.storm, "%s client under S1's limit (%g req/s, burst %d; fetch-only walks, the simulator enforcing): median %.0f%% of the API ceiling over %s (%s), %d × 429 of %d requests (storm = more than 1%% of a walk's); the client runs at a median %.2f × the ceiling this host's walk without limits can reach (target ≥ 0.9)",
+					r.Stream, r.Def.limit, r.Def.burst, 100*p.util, plural(len(r.FetchPub), "walk"), p.each, p.n429, p.reqs, p.ofReach)
 			}
 		}
 		if r.API != nil {

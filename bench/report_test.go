@@ -37,15 +37,15 @@ func TestFetchPubTakesTheMedianWalk(t *testing.T) {
 		pubWalk{Dur: 4193 * time.Millisecond, Reqs: 100},
 		pubWalk{Dur: 5430 * time.Millisecond, Reqs: 101, N429: 1},
 	)
-	util, ofReach, each, reqs, n429, storm := r.fetchPub()
-	if math.Abs(util-99/4.193/25) > 1e-6 || math.Abs(ofReach-util) > 1e-6 {
-		t.Errorf("util %v, of reach %v; want both %v (the median walk, the ceiling reachable)", util, ofReach, 99/4.193/25)
+	p := r.fetchPub()
+	if math.Abs(p.util-99/4.193/25) > 1e-6 || math.Abs(p.ofReach-p.util) > 1e-6 {
+		t.Errorf("util %v, of reach %v; want both %v (the median walk, the ceiling reachable)", p.util, p.ofReach, 99/4.193/25)
 	}
-	if reqs != 301 || n429 != 1 || storm {
-		t.Errorf("reqs %d, 429s %d, storm %v; want 301, 1, false", reqs, n429, storm)
+	if p.reqs != 301 || p.n429 != 1 || p.storm {
+		t.Errorf("reqs %d, 429s %d, storm %v; want 301, 1, false", p.reqs, p.n429, p.storm)
 	}
-	if each != "94% (0 × 429), 94% (0 × 429), 73% (1 × 429)" {
-		t.Errorf("each = %q", each)
+	if p.each != "94% (0 × 429), 94% (0 × 429), 73% (1 × 429)" {
+		t.Errorf("each = %q", p.each)
 	}
 }
 
@@ -56,7 +56,7 @@ func TestFetchPubStormIsPerWalk(t *testing.T) {
 		pubWalk{Dur: 4193 * time.Millisecond, Reqs: 100},
 		pubWalk{Dur: 8 * time.Second, Reqs: 103, N429: 3},
 	)
-	if _, _, _, _, _, storm := r.fetchPub(); !storm {
+	if !r.fetchPub().storm {
 		t.Error("3 × 429 in one walk of 103 requests is not reported as a storm")
 	}
 }
@@ -64,15 +64,15 @@ func TestFetchPubStormIsPerWalk(t *testing.T) {
 func TestFetchPubLeavesWalksWithinTheBurstOut(t *testing.T) {
 	r := agentsLike(pubWalk{Dur: time.Second, Reqs: 5}, pubWalk{Dur: 4193 * time.Millisecond, Reqs: 100})
 	r.Def.burst = 50
-	util, _, each, _, _, _ := r.fetchPub()
-	if want := 50 / 4.193 / 25; math.Abs(util-want) > 1e-6 {
-		t.Errorf("util %v, want %v (the walk of 5 requests within a burst of 50 left out)", util, want)
+	p := r.fetchPub()
+	if want := 50 / 4.193 / 25; math.Abs(p.util-want) > 1e-6 {
+		t.Errorf("util %v, want %v (the walk of 5 requests within a burst of 50 left out)", p.util, want)
 	}
-	if !strings.HasPrefix(each, "within the burst") {
-		t.Errorf("each = %q", each)
+	if !strings.HasPrefix(p.each, "within the burst") {
+		t.Errorf("each = %q", p.each)
 	}
 	r.FetchPub = r.FetchPub[:1]
-	if util, _, _, _, _, _ := r.fetchPub(); !math.IsNaN(util) {
+	if util := r.fetchPub().util; !math.IsNaN(util) {
 		t.Errorf("util %v with every walk within the burst, want NaN", util)
 	}
 }

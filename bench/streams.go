@@ -254,19 +254,26 @@ func (b *bench) measureSync(id string, def streamDef, w *worker, sim *simulator.
 	if sum.Status != model.RunSuccess {
 		return r, fmt.Errorf("sync %s ended %s: %+v", id, sum.Status, sum.Error)
 	}
+	r.Requests, r.ByID, r.Status429 = pathRequests(sim, def.path)
+	return r, nil
+}
+
+// pathRequests counts the GETs the simulator logged on path and its sub-paths
+// (vulnerabilities: /risks/cves lookups): all of them, those asking for records by ID, and
+// those refused with 429.
+func pathRequests(sim *simulator.Simulator, path string) (reqs, byID, n429 int) {
 	for _, q := range sim.Requests() {
-		// The stream's list path and its sub-paths (vulnerabilities: /risks/cves lookups).
-		if q.Method == "GET" && strings.HasPrefix(q.Path, simulator.APIPrefix+def.path) {
-			r.Requests++
+		if q.Method == "GET" && strings.HasPrefix(q.Path, simulator.APIPrefix+path) {
+			reqs++
 			if v, err := url.ParseQuery(q.RawQuery); err == nil && v.Get("ids") != "" {
-				r.ByID++
+				byID++
 			}
 			if q.Status == 429 {
-				r.Status429++
+				n429++
 			}
 		}
 	}
-	return r, nil
+	return reqs, byID, n429
 }
 
 func (b *bench) runStream(ctx context.Context, def streamDef) (*streamResult, error) {
@@ -443,14 +450,7 @@ func (b *bench) fetchCeiling(ctx context.Context, res *streamResult) {
 		var w pubWalk
 		_, _, w.Dur, w.Err = fetchOnly(ctx, b.srv.URL, b.srv.CAPEM, simulator.DefaultToken, res.Def.path, params, nil)
 		b.sim.SetRateLimits(false, false)
-		for _, q := range b.sim.Requests() {
-			if q.Method == "GET" && strings.HasPrefix(q.Path, simulator.APIPrefix+res.Def.path) {
-				w.Reqs++
-				if q.Status == 429 {
-					w.N429++
-				}
-			}
-		}
+		w.Reqs, _, w.N429 = pathRequests(b.sim, res.Def.path)
 		res.FetchPub = append(res.FetchPub, w)
 		if w.Err != nil {
 			logf("%s: fetch-only under S1's limits, walk %d of %d: %v", res.Stream, i, walks, w.Err)
